@@ -1,0 +1,221 @@
+"""Builds the Brian2 objects of one network (device independent).
+
+The objects are laid out so that Brian2's schedule reproduces the original's order of
+operations inside a 1 ms step (``shared/reference/brian2-exactness.md``):
+
+=========================  =================================================
+slot (order)               what runs
+=========================  =================================================
+start (0..4)               per image, at the first step of the next image:
+                           X->Y normalisation (learning images only), clamp
+                           to [0, 1] (learning), reset of v, traces, counters
+groups                     traces decay; v decays, theta decays, v += I
+                           unless refractory, I = 0, counter decrements
+thresholds                 X spikes (host trains or Bernoulli), Y threshold
+after_thresholds           resets: X trace = 1; Y v, counter, theta, traces
+synapses (-1, +1)          learning on pre spikes, then on post spikes
+synapses (2)               C: shared-kernel update summed over positions;
+                           Y->Y weight decay
+synapses (3, 4)            transmission X->Y, then Y->Y (into I of next step)
+=========================  =================================================
+
+A compiled run presents a fixed number of images and one extra step, in which the
+last image's end-of-image work happens; the extra step has no input and no learning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import equations as eq
+from .config import NetworkConfig
+from .topology import Connectivity
+
+INPUT_MODES = ("spikes", "poisson")
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What determines the generated code of one compiled network.
+
+    images_per_run : images presented by one invocation of the binary.
+    input_mode : ``"spikes"`` (host-made trains) or ``"poisson"`` (drawn in C++).
+    record : Y neurons whose v and theta are recorded every step (empty: none).
+    """
+
+    config: NetworkConfig
+    images_per_run: int
+    input_mode: str = "poisson"
+    record: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.input_mode not in INPUT_MODES:
+            raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        if self.images_per_run < 1:
+            raise ValueError("images_per_run must be at least 1")
+        bad = [r for r in self.record if not 0 <= r < self.config.n_output]
+        if bad:
+            raise ValueError(f"recorded neurons {bad} are outside 0..{self.config.n_output - 1}")
+
+
+def select_function():
+    """``select(c, a, b)``: a if c else b, for Brian2 code (C++ and numpy)."""
+    from brian2 import Function
+
+    func = Function(
+        lambda c, a, b: np.where(c, a, b),
+        arg_units=[1, 1, 1],
+        arg_types=["boolean", "float", "float"],
+        return_unit=1,
+        return_type="float",
+    )
+    func.implementations.add_implementation(
+        "cpp",
+        "static inline double brainlc_select(const bool c, const double a, const double b)"
+        " { return c ? a : b; }",
+        name="brainlc_select",
+    )
+    return func
+
+
+def constants(config: NetworkConfig, images_per_run: int) -> dict[str, float]:
+    """The named constants of :mod:`brainlc.equations` for one config."""
+    from brian2 import ms
+
+    return {
+        "decay_x": config.decay(config.tau_input_trace),
+        "decay_v": config.decay(config.tau_membrane),
+        "decay_theta": config.decay(config.tau_theta),
+        "decay_plus": config.decay(config.tau_plus),
+        "decay_minus": config.decay(config.tau_minus),
+        "v_rest": config.v_rest,
+        "v_reset": config.v_reset,
+        "v_threshold": config.v_threshold,
+        "theta_plus": config.theta_plus,
+        "refractory": config.refractory,
+        "nu_depression": config.nu_depression,
+        "nu_potentiation": config.nu_potentiation,
+        "a_plus": config.a_plus,
+        "a_minus": config.a_minus,
+        "weight_decay": config.weight_decay,
+        "c_w_min": max(config.c_w_min, -1e300),
+        "c_w_max": min(config.c_w_max, 1e300),
+        "normalisation_target": config.normalisation_target,
+        "image_duration": config.time_per_image * ms,
+    }
+
+
+def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
+    """Create every Brian2 object of the network; returns them by role.
+
+    Must be called with the target device active. Weights, theta and inputs get
+    their values at run time (run_args), so the generated code depends only on
+    ``spec``.
+    """
+    from brian2 import (
+        NeuronGroup,
+        SpikeMonitor,
+        StateMonitor,
+        Synapses,
+        TimedArray,
+        defaultclock,
+        ms,
+    )
+
+    cfg = spec.config
+    n_img, steps = spec.images_per_run, cfg.time_per_image
+    image_dt = steps * ms
+    defaultclock.dt = cfg.dt * ms
+    ns = constants(cfg, n_img)
+    ns["select"] = select_function()
+    ns["learning_flag"] = TimedArray(np.zeros(n_img + 1), dt=image_dt, name="learning_flag")
+    if spec.input_mode == "spikes":
+        inputs = TimedArray(np.zeros((n_img * steps + 1, cfg.n_input)), dt=cfg.dt * ms, name="input_spikes")
+        ns["input_spikes"] = inputs
+        x_threshold = eq.INPUT_THRESHOLD_SPIKES
+    else:
+        inputs = TimedArray(np.zeros((n_img + 1, cfg.n_input)), dt=image_dt, name="spike_probability")
+        ns["spike_probability"] = inputs
+        x_threshold = eq.INPUT_THRESHOLD_POISSON
+
+    x = NeuronGroup(cfg.n_input, eq.INPUT_MODEL, threshold=x_threshold, reset=eq.INPUT_RESET,
+                    namespace=ns, name="X")
+    y = NeuronGroup(cfg.n_output, eq.OUTPUT_MODEL, threshold=eq.OUTPUT_THRESHOLD,
+                    reset=eq.OUTPUT_RESET, namespace=ns, name="Y")
+    y.v = cfg.v_rest
+    for group in (x, y):
+        group.resetter["spike"].when = "after_thresholds"
+    x.run_regularly(eq.INPUT_UPDATE, when="groups", name="X_update")
+    y.run_regularly(eq.OUTPUT_UPDATE, when="groups", name="Y_update")
+
+    objects = {"X": x, "Y": y, "inputs": inputs, "learning_flag": ns["learning_flag"]}
+    every_image = {"dt": image_dt, "when": "start"}
+
+    if conn.xy_kernel is None:
+        xy = Synapses(x, y, eq.XY_MODEL, namespace=ns, name="XY",
+                      on_pre={"pre": eq.XY_LEARN_PRE, "transmit": eq.XY_TRANSMIT},
+                      on_post=eq.XY_LEARN_POST)
+        xy.connect(i=conn.xy_pre, j=conn.xy_post)
+        y.run_regularly(eq.GROUP_SUM_RESET, order=0, name="Y_sum_reset", **every_image)
+        xy.run_regularly(eq.XY_SUM, order=1, name="XY_sum", **every_image)
+        y.run_regularly(eq.GROUP_SCALE, order=2, name="Y_scale", **every_image)
+        xy.run_regularly(eq.XY_SCALE, order=3, name="XY_scale", **every_image)
+        objects["w_xy_owner"] = xy
+    else:
+        kernel = NeuronGroup(conn.n_kernel_elements, eq.KERNEL_MODEL, namespace=ns, name="K")
+        channel = NeuronGroup(cfg.channels, eq.CHANNEL_MODEL, namespace=ns, name="F")
+        xy = Synapses(x, y, eq.CONV_MODEL, namespace=ns, name="XY",
+                      on_pre={"pre": eq.CONV_LEARN_PRE, "transmit": eq.CONV_TRANSMIT},
+                      on_post=eq.CONV_LEARN_POST)
+        xy.connect(i=conn.xy_pre, j=conn.xy_post)
+        xy.kernel_index = conn.xy_kernel
+        # Shared weights: the synapses read and write the kernel group's variables
+        # through their kernel element index.
+        xy.variables.add_reference("w_kernel", kernel, "w", index="kernel_index")
+        xy.variables.add_reference("dw_kernel", kernel, "dw", index="kernel_index")
+        kernel.run_regularly(eq.KERNEL_APPLY, when="synapses", order=2, name="K_apply")
+        kf = Synapses(kernel, channel, namespace=ns, name="KF")
+        elements = np.arange(conn.n_kernel_elements)
+        kf.connect(i=elements, j=elements // (cfg.kernel**2))
+        channel.run_regularly(eq.GROUP_SUM_RESET, order=0, name="F_sum_reset", **every_image)
+        kf.run_regularly(eq.KERNEL_SUM, order=1, name="KF_sum", **every_image)
+        channel.run_regularly(eq.GROUP_SCALE, order=2, name="F_scale", **every_image)
+        kf.run_regularly(eq.KERNEL_SCALE, order=3, name="KF_scale", **every_image)
+        objects.update(K=kernel, F=channel, KF=kf, w_xy_owner=kernel)
+    xy.pre.order = -1
+    xy.post.order = 1
+    xy.transmit.order = 3
+    objects["XY"] = xy
+
+    y.run_regularly(eq.OUTPUT_IMAGE_RESET, order=4, name="Y_image_reset", **every_image)
+    x.run_regularly(eq.INPUT_IMAGE_RESET, order=4, name="X_image_reset", **every_image)
+
+    if not cfg.competition_trainable:
+        yy = Synapses(y, y, eq.YY_MODEL, on_pre=eq.YY_TRANSMIT_FIXED, namespace=ns, name="YY")
+    elif cfg.weight_decay != 0:
+        yy = Synapses(y, y, eq.YY_MODEL, namespace=ns, name="YY",
+                      on_pre={"pre": eq.YY_LEARN_PRE, "transmit": eq.YY_TRANSMIT_FIXED},
+                      on_post=eq.YY_LEARN_POST_UNCLAMPED)
+        yy.run_regularly(eq.YY_DECAY, when="synapses", order=2, name="YY_decay")
+    else:
+        yy = Synapses(y, y, eq.YY_MODEL, namespace=ns, name="YY",
+                      on_pre={"pre": eq.YY_LEARN_PRE, "transmit": eq.YY_TRANSMIT_CLAMPED},
+                      on_post=eq.YY_LEARN_POST_CLAMPED)
+    if conn.yy_pre.size:
+        yy.connect(i=conn.yy_pre, j=conn.yy_post)
+    if cfg.competition_trainable:
+        yy.pre.order = -1
+        yy.post.order = 1
+        yy.transmit.order = 4
+    else:
+        yy.pre.order = 4
+    objects["YY"] = yy
+
+    objects["spikes"] = SpikeMonitor(y, name="Y_spikes")
+    if spec.record:
+        objects["state"] = StateMonitor(y, ["v", "theta"], record=list(spec.record),
+                                        when="end", name="Y_state")
+    objects["duration"] = (n_img * steps + 1) * cfg.dt * ms
+    return objects

@@ -1,0 +1,200 @@
+"""Compiles a network once with Brian2's C++ standalone device and caches the project.
+
+A compiled project lives in ``<cache>/<key>/`` where ``key`` hashes everything that
+determines the generated code (the :class:`~brainlc.brian_model.BuildSpec`, the Brian2
+version, the model's source and the compiler flags). Next to Brian2's project it stores
+``manifest.json``: the binary's command-line names of the run-time inputs and the
+result file of each output. With that file, any later process runs the binary without
+importing Brian2 or generating code at all.
+
+Cache folder: ``$BRAINLC_CACHE`` or ``~/.cache/brainlc/compiled``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .brian_model import BuildSpec, build_objects
+from .topology import build_connectivity
+
+MANIFEST = "manifest.json"
+
+#: Compiler flags: Brian2's defaults without -ffast-math, and without contracting
+#: a*b+c into fused multiply-adds, so that the C++ rounds like the numpy reference.
+COMPILE_FLAGS = ["-w", "-O3", "-march=native", "-fno-fast-math", "-ffp-contract=off", "-std=c++11"]
+
+#: Seeds Brian2's random generators from $BRAINLC_SEED at the start of each run.
+SEED_CODE = """
+{
+    const char* _brainlc_seed = std::getenv("BRAINLC_SEED");
+    if (_brainlc_seed != NULL)
+        for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)
+            brian::_random_generators[_i].seed(std::strtoul(_brainlc_seed, NULL, 10) + _i);
+}
+"""
+
+
+def cache_root() -> Path:
+    """Folder that holds compiled projects."""
+    env = os.environ.get("BRAINLC_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "brainlc" / "compiled"
+
+
+def _model_source_digest() -> str:
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("equations.py", "brian_model.py", "compiler.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def project_key(spec: BuildSpec) -> str:
+    """Hash of everything that determines the compiled code of ``spec``."""
+    import brian2
+
+    payload = {
+        "config": spec.config.to_dict(),
+        "images_per_run": spec.images_per_run,
+        "input_mode": spec.input_mode,
+        "record": list(spec.record),
+        "brian2": brian2.__version__,
+        "source": _model_source_digest(),
+        "flags": COMPILE_FLAGS,
+        "machine": platform.machine(),
+    }
+    text = json.dumps(payload, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def make_jobs() -> int:
+    """Parallel compiler jobs: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load_manifest(project: Path) -> dict | None:
+    """The manifest of a complete compiled project, or None."""
+    path = project / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if not (project / manifest.get("binary", "main")).is_file():
+        return None
+    return manifest
+
+
+def compile_project(spec: BuildSpec, root: Path | None = None) -> tuple[Path, dict, float]:
+    """Compile ``spec`` unless cached; returns (project folder, manifest, seconds spent).
+
+    Seconds spent is 0 when the project came from the cache.
+    """
+    root = cache_root() if root is None else root
+    project = root / project_key(spec)
+    manifest = load_manifest(project)
+    if manifest is not None:
+        return project, manifest, 0.0
+    with _locked(root / f"{project.name}.lock"):
+        manifest = load_manifest(project)  # another process may have built it meanwhile
+        if manifest is not None:
+            return project, manifest, 0.0
+        start = time.perf_counter()
+        if project.exists():
+            shutil.rmtree(project)  # an interrupted build: start again
+        manifest = _build_with_brian(spec, project)
+        (project / f"{MANIFEST}.tmp").write_text(json.dumps(manifest, indent=1))
+        os.replace(project / f"{MANIFEST}.tmp", project / MANIFEST)
+        return project, manifest, time.perf_counter() - start
+
+
+def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
+    from brian2 import Network, device, prefs, set_device
+
+    conn = build_connectivity(spec.config)
+    previous_cxx = os.environ.get("CXX")
+    if previous_cxx is None and shutil.which("ccache"):
+        os.environ["CXX"] = "ccache g++"
+    set_device("cpp_standalone", build_on_run=False, directory=str(project))
+    try:
+        device.reinit()
+        device.activate(build_on_run=False, directory=str(project))
+        prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_FLAGS)
+        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
+        prefs.devices.cpp_standalone.openmp_threads = 0
+        objects = build_objects(spec, conn)
+        device.insert_code("main", SEED_CODE)
+        members = [obj for key, obj in objects.items()
+                   if key not in ("inputs", "learning_flag", "duration", "w_xy_owner")]
+        net = Network(*members)
+        net.run(objects["duration"])
+        device.build(directory=str(project), compile=True, run=False, with_output=False)
+        manifest = _describe(spec, objects, device)
+    finally:
+        if previous_cxx is None:
+            os.environ.pop("CXX", None)
+        device.reinit()
+        set_device("runtime")
+    return manifest
+
+
+def _describe(spec: BuildSpec, objects: dict, device) -> dict:
+    """Command-line names of inputs and file names of outputs of the built binary."""
+
+    def result(owner, name):
+        var = owner.variables[name]
+        return {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
+
+    owner = objects["w_xy_owner"]
+    outputs = {
+        "w_xy": result(owner, "w"),
+        "w_yy": result(objects["YY"], "w"),
+        "theta": result(objects["Y"], "theta"),
+        "spike_i": result(objects["spikes"], "i"),
+        "spike_t": result(objects["spikes"], "t"),
+    }
+    if "state" in objects:
+        outputs["record_v"] = result(objects["state"], "v")
+        outputs["record_theta"] = result(objects["state"], "theta")
+    return {
+        "binary": "main",
+        "spec": {
+            "config": spec.config.to_dict(),
+            "images_per_run": spec.images_per_run,
+            "input_mode": spec.input_mode,
+            "record": list(spec.record),
+        },
+        "inputs": {
+            "w_xy": f"{owner.name}.w",
+            "w_yy": "YY.w",
+            "theta": "Y.theta",
+            "learning_flag": f"{objects['learning_flag'].name}.values",
+            "input": f"{objects['inputs'].name}.values",
+        },
+        "outputs": outputs,
+        "brian2": __import__("brian2").__version__,
+    }

@@ -1,0 +1,174 @@
+"""Network configuration: every hyper-parameter of one LC, C or FC network.
+
+All quantities follow the original thesis code (danielgafni/Bachelor) and are plain
+numbers in fixed units, so that the Brian2 model and the numpy reference compute
+with identical constants:
+
+- voltages (``v_rest``, ``v_reset``, ``v_threshold``, ``theta_plus``, weights) in mV,
+- times (``tau_*``, ``time_per_image``, ``dt``) in ms, ``refractory`` in time steps,
+- ``intensity`` in Hz (the rate of a pixel of value 255).
+
+Competition-plasticity names follow the paper, not the original code, whose names are
+swapped (see ``docs/model.md``)::
+
+    paper / brainlc        original code
+    a_plus                 A_neg
+    a_minus                -A_pos
+    tau_plus               tau_pos
+    tau_minus              tau_neg
+
+so that for a pair of spikes with ``dt = t_post - t_pre`` the weight change is
+``a_plus * exp(-dt / tau_plus)`` for ``dt >= 0`` and ``a_minus * exp(dt / tau_minus)``
+for ``dt < 0``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+ARCHITECTURES = ("LC", "C", "FC")
+
+#: Refractory period (time steps) that the original code used by accident of defaults.
+DEFAULT_REFRACTORY = {"LC": 2, "C": 5, "FC": 5}
+
+
+class ConfigError(ValueError):
+    """A network configuration that cannot describe a network."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Hyper-parameters of one network (units in the module docstring).
+
+    Only ``architecture`` and ``channels`` are required; every other field defaults to
+    the original code's default for that architecture.
+    """
+
+    architecture: str
+    channels: int
+    kernel: int = 12
+    stride: int = 4
+    crop: int = 20
+    mean_weight: float = 0.4
+    c_w: float = -100.0
+    competition_trainable: bool = False
+    c_w_min: float = -math.inf
+    c_w_max: float = 0.0
+    a_plus: float = 0.0
+    a_minus: float = 0.0
+    tau_plus: float = 20.0
+    tau_minus: float = 20.0
+    weight_decay: float = 0.0
+    refractory: int | None = None
+    intensity: float = 127.5
+    time_per_image: int = 250
+    dt: float = 1.0
+    tau_membrane: float = 20.0
+    v_rest: float = -65.0
+    v_reset: float = -65.0
+    v_threshold: float = -52.0
+    theta_plus: float = 0.05
+    tau_theta: float = 1e6
+    tau_input_trace: float = 20.0
+    nu_depression: float = 1e-4
+    nu_potentiation: float = 1e-2
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(
+                f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
+            )
+        if self.architecture == "FC":
+            # A fully connected layer is a local connection whose kernel is the image.
+            object.__setattr__(self, "kernel", self.crop)
+            object.__setattr__(self, "stride", 1)
+        if self.refractory is None:
+            object.__setattr__(self, "refractory", DEFAULT_REFRACTORY[self.architecture])
+        for name in ("channels", "kernel", "stride", "crop", "time_per_image"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.kernel > self.crop:
+            raise ConfigError(f"kernel {self.kernel} is larger than the crop {self.crop}")
+        if not isinstance(self.refractory, int) or self.refractory < 0:
+            raise ConfigError(f"refractory must be a non-negative integer, got {self.refractory!r}")
+        if self.dt != 1.0:
+            raise ConfigError("only dt = 1 ms is supported (the original's time step)")
+        if not self.mean_weight > 0:
+            raise ConfigError(f"mean_weight must be positive, got {self.mean_weight}")
+        if not self.c_w_min <= self.c_w_max:
+            raise ConfigError(f"c_w_min {self.c_w_min} is above c_w_max {self.c_w_max}")
+        for name in ("tau_plus", "tau_minus", "tau_membrane", "tau_theta", "tau_input_trace"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+
+    # ----------------------------------------------------------------- derived sizes
+    @property
+    def conv(self) -> int:
+        """Number of receptive-field positions along one side."""
+        return (self.crop - self.kernel) // self.stride + 1
+
+    @property
+    def n_input(self) -> int:
+        """Number of input (X) neurons: the pixels of the cropped image."""
+        return self.crop * self.crop
+
+    @property
+    def n_output(self) -> int:
+        """Number of output (Y) neurons: channels x positions."""
+        return self.channels * self.conv * self.conv
+
+    @property
+    def normalisation_target(self) -> float:
+        """Sum of the afferent X->Y weights of one Y neuron (C: of one kernel), mV."""
+        return self.mean_weight * self.kernel * self.kernel
+
+    # ----------------------------------------------------------------- decay factors
+    def decay(self, tau: float) -> float:
+        """Per-step decay factor exp(-dt/tau) (dimensionless)."""
+        return math.exp(-self.dt / tau)
+
+    # ----------------------------------------------------------------- serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON dictionary of every field (``-inf`` as the string ``"-inf"``)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, float) and math.isinf(value):
+                value = "-inf" if value < 0 else "inf"
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "NetworkConfig":
+        """Build a config from :meth:`to_dict` output (unknown keys are an error)."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
+        values = dict(data)
+        for name in ("c_w_min", "c_w_max"):
+            if isinstance(values.get(name), str):
+                values[name] = float(values[name])
+        if "architecture" not in values or "channels" not in values:
+            raise ConfigError("a configuration needs 'architecture' and 'channels'")
+        try:
+            return cls(**values)
+        except TypeError as exc:  # wrong argument types
+            raise ConfigError(str(exc)) from exc
+
+    def replace(self, **changes: Any) -> "NetworkConfig":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def digest(self) -> str:
+        """Stable hash of every field (hex)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()

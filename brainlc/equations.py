@@ -1,0 +1,136 @@
+"""The model as Brian2 code: equations, thresholds, resets and synaptic code, as data.
+
+All state variables are plain numbers in the units of :mod:`brainlc.config` (mV, ms),
+so that the generated C++ computes with exactly the constants of the numpy reference.
+Each step is one 1 ms time step of the original; the order inside a step is set by the
+``when``/``order`` of the objects in :mod:`brainlc.brian_model` (see docs/model.md).
+
+Names used in the code below and supplied as constants by the model builder:
+``decay_*`` (exp(-dt/tau) per step), ``v_rest``, ``v_reset``, ``v_threshold``,
+``theta_plus``, ``refractory`` (steps), ``nu_depression``, ``nu_potentiation``,
+``a_plus``, ``a_minus``, ``weight_decay``, ``c_w_min``, ``c_w_max``,
+``normalisation_target``, ``image_duration``.
+``learning_flag(t)`` is a TimedArray: 1 for an image presented with learning on, 0 for
+an image without learning, for padding, and for the one extra step that ends a run.
+``select(c, a, b)`` is ``a if c else b``.
+"""
+
+LEARNING = "learning_flag(t) > 0.5"
+
+# ------------------------------------------------------------------ input layer X
+INPUT_MODEL = """
+x_trace : 1  # nearest-spike trace of the input spikes (tau_input_trace), 0..1
+"""
+INPUT_UPDATE = "x_trace = x_trace * decay_x"
+#: Host-made spike trains (parity tests, exact encoders).
+INPUT_THRESHOLD_SPIKES = "input_spikes(t, i) > 0.5"
+#: Bernoulli spikes with probability rate * dt per step, drawn in the compiled code.
+INPUT_THRESHOLD_POISSON = (
+    "spike_probability(t, i) > 0 and rand() < spike_probability(t, i)"
+)
+INPUT_RESET = "x_trace = 1.0"
+INPUT_IMAGE_RESET = "x_trace = 0.0"
+
+# ------------------------------------------------------------------ output layer Y
+OUTPUT_MODEL = """
+v : 1                      # membrane potential (mV)
+theta : 1                  # adaptive threshold increment (mV)
+I : 1                      # input that arrives at the next step (mV)
+refractory_left : integer  # refractory steps left
+trace_plus : 1                  # nearest-spike trace with tau_plus
+trace_minus : 1                 # nearest-spike trace with tau_minus
+weight_sum : 1             # afferent X->Y weight sum at normalisation (mV)
+norm_scale : 1             # normalisation factor of this image end
+"""
+OUTPUT_UPDATE = f"""
+v = v_rest + (v - v_rest) * decay_v
+theta = select({LEARNING}, theta * decay_theta, theta)
+v = v + I * int(refractory_left == 0)
+I = 0.0
+refractory_left = refractory_left - int(refractory_left > 0)
+trace_plus = trace_plus * decay_plus
+trace_minus = trace_minus * decay_minus
+"""
+OUTPUT_THRESHOLD = "v >= v_threshold + theta"
+OUTPUT_RESET = f"""
+v = v_reset
+refractory_left = refractory
+theta = select({LEARNING}, theta + theta_plus, theta)
+trace_plus = 1.0
+trace_minus = 1.0
+"""
+OUTPUT_IMAGE_RESET = """
+v = v_rest
+refractory_left = 0
+I = 0.0
+trace_plus = 0.0
+trace_minus = 0.0
+"""
+
+# ------------------------------------------------------------------ X -> Y, own weights
+# Depression on a pre spike and potentiation on a post spike of the same step are summed
+# before the clamp: the post pathway clamps only when the pre neuron did not spike (its
+# trace is exactly 1 only in a step where it spiked); otherwise the transmission pathway,
+# which runs after both, clamps.
+XY_MODEL = "w : 1  # X->Y weight (mV)"
+XY_LEARN_PRE = f"w = select({LEARNING}, w + (-nu_depression * trace_minus_post), w)"
+XY_LEARN_POST = f"""
+w = select({LEARNING}, w + nu_potentiation * x_trace_pre, w)
+w = select({LEARNING} and x_trace_pre < 1.0, clip(w, 0.0, 1.0), w)
+"""
+XY_TRANSMIT = f"""
+w = select({LEARNING}, clip(w, 0.0, 1.0), w)
+I_post += w
+"""
+# Normalisation, at the start of the step after an image (run_regularly code).
+XY_SUM = "weight_sum_post += w"
+XY_SCALE = f"""
+w = w * norm_scale_post
+w = select({LEARNING}, clip(w, 0.0, 1.0), w)
+"""
+GROUP_SUM_RESET = "weight_sum = 0.0"
+GROUP_SCALE = (
+    "norm_scale = select(t > 0*ms and learning_flag(t - image_duration) > 0.5 "
+    "and weight_sum > 0, normalisation_target / weight_sum, 1.0)"
+)
+
+# ------------------------------------------------------------------ X -> Y, shared kernel (C)
+# w_kernel / dw_kernel refer to the kernel group's variables through the synapse's
+# kernel element index ``kernel_index``.
+KERNEL_MODEL = """
+w : 1   # shared kernel weight (mV)
+dw : 1  # summed update of this step
+"""
+CONV_MODEL = "kernel_index : integer (constant)"
+CONV_LEARN_PRE = f"dw_kernel += select({LEARNING}, -nu_depression * trace_minus_post, 0.0)"
+CONV_LEARN_POST = f"dw_kernel += select({LEARNING}, nu_potentiation * x_trace_pre, 0.0)"
+CONV_TRANSMIT = "I_post += w_kernel"
+KERNEL_APPLY = f"""
+w = select({LEARNING}, clip(w + dw, 0.0, 1.0), w)
+dw = 0.0
+"""
+KERNEL_SUM = "weight_sum_post += w_pre"
+KERNEL_SCALE = f"""
+w_pre = w_pre * norm_scale_post
+w_pre = select({LEARNING}, clip(w_pre, 0.0, 1.0), w_pre)
+"""
+CHANNEL_MODEL = """
+weight_sum : 1  # kernel weight sum at normalisation (mV)
+norm_scale : 1
+"""
+
+# ------------------------------------------------------------------ Y -> Y competition
+YY_MODEL = "w : 1  # competition weight (mV), <= 0 for inhibition"
+YY_TRANSMIT_FIXED = "I_post += w"
+YY_LEARN_PRE = f"w = select({LEARNING}, w + a_minus * trace_minus_post, w)"
+YY_LEARN_POST_CLAMPED = f"""
+w = select({LEARNING}, w + a_plus * trace_plus_pre, w)
+w = select({LEARNING} and trace_plus_pre < 1.0, clip(w, c_w_min, c_w_max), w)
+"""
+YY_LEARN_POST_UNCLAMPED = f"w = select({LEARNING}, w + a_plus * trace_plus_pre, w)"
+YY_TRANSMIT_CLAMPED = f"""
+w = select({LEARNING}, clip(w, c_w_min, c_w_max), w)
+I_post += w
+"""
+#: With weight decay every learning step subtracts it from every weight, then clamps.
+YY_DECAY = f"w = select({LEARNING}, clip(w - weight_decay, c_w_min, c_w_max), w)"

@@ -1,0 +1,242 @@
+"""Running a compiled network: many phases, one binary, never recompiled.
+
+:class:`CompiledNetwork` compiles once per network shape (see :mod:`brainlc.compiler`)
+and then presents any number of images, with learning on or off, from any weights and
+thresholds, by invoking the binary with Brian2's run arguments (``name=file`` on its
+command line). One invocation presents ``images_per_run`` images; longer phases are cut
+into such chunks with the state carried over, and the last chunk is padded with blank
+images that have learning off, which change nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .brian_model import BuildSpec
+from .compiler import compile_project
+from .config import NetworkConfig
+from .encoding import spike_probabilities
+from .state import NetworkState
+from .topology import Connectivity, build_connectivity
+
+
+@dataclass
+class RunResult:
+    """What one phase produced.
+
+    state : weights and theta after the phase.
+    spike_counts : int32 (image, neuron), Y spikes per image.
+    spike_image, spike_step, spike_neuron : int arrays, one entry per Y spike,
+        sorted by time (step within its image, 0..time_per_image-1).
+    voltages, thetas : float (image, step, recorded neuron) in mV, or None.
+    seconds : wall-clock seconds spent in the binary.
+    """
+
+    state: NetworkState
+    spike_counts: np.ndarray
+    spike_image: np.ndarray
+    spike_step: np.ndarray
+    spike_neuron: np.ndarray
+    voltages: np.ndarray | None = None
+    thetas: np.ndarray | None = None
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def spike_raster(self) -> np.ndarray:
+        """Bool array (image, step, neuron) of Y spikes."""
+        n_images, n_out = self.spike_counts.shape
+        steps = int(self.extra["time_per_image"])
+        raster = np.zeros((n_images, steps, n_out), dtype=bool)
+        raster[self.spike_image, self.spike_step, self.spike_neuron] = True
+        return raster
+
+
+class BinaryError(RuntimeError):
+    """The compiled binary failed."""
+
+
+def _chunk_seed(seed: int, chunk: int) -> int:
+    return int(np.random.SeedSequence([seed, chunk]).generate_state(1, dtype=np.uint32)[0])
+
+
+class CompiledNetwork:
+    """One network shape compiled with Brian2's C++ standalone device.
+
+    Parameters
+    ----------
+    config : the network.
+    images_per_run : images per invocation of the binary (a compile-time size).
+    input_mode : ``"poisson"`` (spikes drawn in C++ from pixel rates) or ``"spikes"``
+        (host-made spike trains, as the parity tests use).
+    record : Y neuron indices whose v and theta are recorded every step.
+    cache_dir : folder of compiled projects (default :func:`brainlc.compiler.cache_root`).
+    """
+
+    def __init__(self, config: NetworkConfig, images_per_run: int = 100,
+                 input_mode: str = "poisson", record: tuple[int, ...] | list[int] = (),
+                 cache_dir: str | Path | None = None) -> None:
+        self.config = config
+        self.images_per_run = images_per_run
+        self.input_mode = input_mode
+        self.record = tuple(int(r) for r in record)
+        self.cache_dir = cache_dir
+
+    # ------------------------------------------------------------------ compile
+    @property
+    def spec(self) -> BuildSpec:
+        return BuildSpec(self.config, self.images_per_run, self.input_mode, self.record)
+
+    def compile(self) -> "CompiledNetwork":
+        """Compile (or find in the cache); sets ``project_``, ``compile_seconds_``."""
+        root = Path(self.cache_dir) if self.cache_dir is not None else None
+        self.project_, self.manifest_, self.compile_seconds_ = compile_project(self.spec, root)
+        self.connectivity_: Connectivity = build_connectivity(self.config)
+        return self
+
+    def _ensure_compiled(self) -> None:
+        if not hasattr(self, "manifest_"):
+            self.compile()
+
+    # ------------------------------------------------------------------ run
+    def run(self, state: NetworkState, *, learning: bool, spikes: np.ndarray | None = None,
+            rates: np.ndarray | None = None, seed: int = 0) -> RunResult:
+        """Present images; returns the new state and the Y activity.
+
+        Give either ``spikes`` (bool, (image, step, input neuron); input mode
+        "spikes") or ``rates`` (Hz, (image, input neuron); input mode "poisson").
+        ``seed`` fixes the Bernoulli draws: same seed, same result.
+        """
+        self._ensure_compiled()
+        cfg = self.config
+        state.check(cfg, self.connectivity_)
+        if self.input_mode == "spikes":
+            if spikes is None or rates is not None:
+                raise ValueError("this network was compiled for host spike trains: pass spikes=")
+            spikes = np.asarray(spikes, dtype=bool)
+            expected = (cfg.time_per_image, cfg.n_input)
+            if spikes.ndim != 3 or spikes.shape[1:] != expected:
+                raise ValueError(f"spikes have shape {spikes.shape}, expected (images, {expected[0]}, {expected[1]})")
+            n_images = len(spikes)
+        else:
+            if rates is None or spikes is not None:
+                raise ValueError("this network was compiled for Poisson input: pass rates=")
+            rates = np.asarray(rates, dtype=np.float64)
+            if rates.ndim != 2 or rates.shape[1] != cfg.n_input:
+                raise ValueError(f"rates have shape {rates.shape}, expected (images, {cfg.n_input})")
+            n_images = len(rates)
+        current = state.copy()
+        parts: list[RunResult] = []
+        with tempfile.TemporaryDirectory(prefix="brainlc-run-") as tmp:
+            for chunk, start in enumerate(range(0, n_images, self.images_per_run)):
+                stop = min(start + self.images_per_run, n_images)
+                data = spikes[start:stop] if spikes is not None else rates[start:stop]
+                part = self._run_chunk(Path(tmp), current, data, learning, _chunk_seed(seed, chunk))
+                current = part.state
+                part.spike_image += start
+                parts.append(part)
+        return self._concatenate(parts, current, n_images)
+
+    def _input_values(self, data: np.ndarray) -> np.ndarray:
+        cfg, n_img = self.config, self.images_per_run
+        if self.input_mode == "spikes":
+            values = np.zeros((n_img * cfg.time_per_image + 1, cfg.n_input))
+            values[: len(data) * cfg.time_per_image] = data.reshape(-1, cfg.n_input)
+        else:
+            values = np.zeros((n_img + 1, cfg.n_input))
+            values[: len(data)] = spike_probabilities(data, cfg)
+        return values
+
+    def _run_chunk(self, tmp: Path, state: NetworkState, data: np.ndarray, learning: bool,
+                   seed: int) -> RunResult:
+        cfg, manifest = self.config, self.manifest_
+        n_real = len(data)
+        flags = np.zeros(self.images_per_run + 1)
+        flags[:n_real] = 1.0 if learning else 0.0
+        arrays = {
+            "w_xy": state.w_xy,
+            "w_yy": state.w_yy,
+            "theta": state.theta,
+            "learning_flag": flags,
+            "input": self._input_values(data),
+        }
+        args = []
+        for key, values in arrays.items():
+            if values.size == 0:
+                continue
+            path = tmp / f"{key}.dat"
+            np.ascontiguousarray(values, dtype=np.float64).tofile(path)
+            args.append(f"{manifest['inputs'][key]}={path}")
+        results = tmp / "results"
+        results.mkdir(exist_ok=True)
+        env = dict(os.environ, BRAINLC_SEED=str(seed))
+        command = [str(self.project_ / manifest["binary"]), "--results_dir", f"{results}/", *args]
+        start = time.perf_counter()
+        proc = subprocess.run(command, cwd=self.project_, env=env, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise BinaryError(
+                f"the compiled network in {self.project_} failed (exit {proc.returncode}): "
+                f"{(proc.stderr or proc.stdout).strip()[-2000:]}"
+            )
+
+        def read(key: str) -> np.ndarray:
+            out = manifest["outputs"][key]
+            path = results / out["file"]
+            if not path.exists():  # Brian2 writes no file for an empty dynamic array
+                return np.zeros(0, dtype=out["dtype"])
+            return np.fromfile(path, dtype=out["dtype"])
+
+        new_state = NetworkState(
+            w_xy=read("w_xy"),
+            w_yy=read("w_yy") if state.w_yy.size else state.w_yy.copy(),
+            theta=read("theta"),
+        )
+        steps = cfg.time_per_image
+        step = np.rint(read("spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
+        neuron = read("spike_i").astype(np.int64)
+        image = step // steps
+        keep = image < n_real
+        image, step, neuron = image[keep], step[keep] % steps, neuron[keep]
+        counts = np.zeros((n_real, cfg.n_output), dtype=np.int32)
+        np.add.at(counts, (image, neuron), 1)
+        voltages = thetas = None
+        if self.record:
+            n_rec = len(self.record)
+            total = self.images_per_run * steps + 1
+            v = read("record_v").reshape(total, n_rec)[: n_real * steps]
+            th = read("record_theta").reshape(total, n_rec)[: n_real * steps]
+            voltages = v.reshape(n_real, steps, n_rec)
+            thetas = th.reshape(n_real, steps, n_rec)
+        for path in results.iterdir():
+            path.unlink()
+        return RunResult(new_state, counts, image, step, neuron, voltages, thetas, seconds)
+
+    def _concatenate(self, parts: list[RunResult], state: NetworkState, n_images: int) -> RunResult:
+        cfg = self.config
+
+        def cat(name: str, empty_shape: tuple) -> np.ndarray:
+            arrays = [getattr(p, name) for p in parts]
+            return np.concatenate(arrays) if arrays else np.zeros(empty_shape, dtype=np.int64)
+
+        voltages = thetas = None
+        if self.record and parts:
+            voltages = np.concatenate([p.voltages for p in parts])
+            thetas = np.concatenate([p.thetas for p in parts])
+        return RunResult(
+            state=state,
+            spike_counts=cat("spike_counts", (0, cfg.n_output)).astype(np.int32),
+            spike_image=cat("spike_image", (0,)),
+            spike_step=cat("spike_step", (0,)),
+            spike_neuron=cat("spike_neuron", (0,)),
+            voltages=voltages,
+            thetas=thetas,
+            seconds=sum(p.seconds for p in parts),
+            extra={"time_per_image": cfg.time_per_image, "n_images": n_images},
+        )
