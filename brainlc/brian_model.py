@@ -13,10 +13,13 @@ groups                     traces decay; v decays, theta decays, v += I
                            unless refractory, I = 0, counter decrements
 thresholds                 X spikes (host trains or Bernoulli), Y threshold
 after_thresholds           resets: X trace = 1; Y v, counter, theta, traces
-synapses (-1, +1)          learning on pre spikes, then on post spikes
+synapses (-1)              learning on post spikes (potentiation)
+synapses (1)               X->Y on pre spikes: depression, clamp, transmission
+                           (C, and Y->Y with weight decay: depression only)
 synapses (2)               C: shared-kernel update summed over positions;
                            Y->Y weight decay
-synapses (3, 4)            transmission X->Y, then Y->Y (into I of next step)
+synapses (3, 4)            C: X->Y transmission; Y->Y on pre spikes (learning,
+                           clamp) and transmission, into I of the next step
 =========================  =================================================
 
 A compiled run presents a fixed number of images and one extra step, in which the
@@ -155,8 +158,7 @@ def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
 
     if conn.xy_kernel is None:
         xy = Synapses(x, y, eq.XY_MODEL, namespace=ns, name="XY",
-                      on_pre={"pre": eq.XY_LEARN_PRE, "transmit": eq.XY_TRANSMIT},
-                      on_post=eq.XY_LEARN_POST)
+                      on_pre=eq.XY_PRE, on_post=eq.XY_LEARN_POST)
         xy.connect(i=conn.xy_pre, j=conn.xy_post)
         y.run_regularly(eq.GROUP_SUM_RESET, order=0, name="Y_sum_reset", **every_image)
         xy.run_regularly(eq.XY_SUM, order=1, name="XY_sum", **every_image)
@@ -184,13 +186,17 @@ def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
         channel.run_regularly(eq.GROUP_SCALE, order=2, name="F_scale", **every_image)
         kf.run_regularly(eq.KERNEL_SCALE, order=3, name="KF_scale", **every_image)
         objects.update(K=kernel, F=channel, KF=kf, w_xy_owner=kernel)
-    xy.pre.order = -1
-    xy.post.order = 1
-    xy.transmit.order = 3
+    xy.post.order = -1
+    xy.pre.order = 1
+    if conn.xy_kernel is not None:
+        xy.transmit.order = 3
     objects["XY"] = xy
 
     y.run_regularly(eq.OUTPUT_IMAGE_RESET, order=4, name="Y_image_reset", **every_image)
     x.run_regularly(eq.INPUT_IMAGE_RESET, order=4, name="X_image_reset", **every_image)
+    if spec.input_mode == "poisson":
+        x.run_regularly(eq.INPUT_IMAGE_PROBABILITY, order=5, name="X_image_probability",
+                        **every_image)
 
     if not cfg.competition_trainable:
         yy = Synapses(y, y, eq.YY_MODEL, on_pre=eq.YY_TRANSMIT_FIXED, namespace=ns, name="YY")
@@ -201,16 +207,15 @@ def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
         yy.run_regularly(eq.YY_DECAY, when="synapses", order=2, name="YY_decay")
     else:
         yy = Synapses(y, y, eq.YY_MODEL, namespace=ns, name="YY",
-                      on_pre={"pre": eq.YY_LEARN_PRE, "transmit": eq.YY_TRANSMIT_CLAMPED},
-                      on_post=eq.YY_LEARN_POST_CLAMPED)
+                      on_pre=eq.YY_PRE_CLAMPED, on_post=eq.YY_LEARN_POST_CLAMPED)
     if conn.yy_pre.size:
         yy.connect(i=conn.yy_pre, j=conn.yy_post)
+    yy.pre.order = 4
     if cfg.competition_trainable:
-        yy.pre.order = -1
-        yy.post.order = 1
-        yy.transmit.order = 4
-    else:
-        yy.pre.order = 4
+        yy.post.order = -1
+        if cfg.weight_decay != 0:
+            yy.pre.order = 1
+            yy.transmit.order = 4
     objects["YY"] = yy
 
     objects["spikes"] = SpikeMonitor(y, name="Y_spikes")

@@ -19,15 +19,16 @@ LEARNING = "learning_flag(t) > 0.5"
 
 # ------------------------------------------------------------------ input layer X
 INPUT_MODEL = """
-x_trace : 1  # nearest-spike trace of the input spikes (tau_input_trace), 0..1
+x_trace : 1        # nearest-spike trace of the input spikes (tau_input_trace), 0..1
+p_spike : 1        # spike probability per step for the current image (Poisson input)
 """
 INPUT_UPDATE = "x_trace = x_trace * decay_x"
 #: Host-made spike trains (parity tests, exact encoders).
 INPUT_THRESHOLD_SPIKES = "input_spikes(t, i) > 0.5"
 #: Bernoulli spikes with probability rate * dt per step, drawn in the compiled code.
-INPUT_THRESHOLD_POISSON = (
-    "spike_probability(t, i) > 0 and rand() < spike_probability(t, i)"
-)
+INPUT_THRESHOLD_POISSON = "p_spike > 0 and rand() < p_spike"
+#: Per image (run_regularly at its first step): the image's spike probabilities.
+INPUT_IMAGE_PROBABILITY = "p_spike = spike_probability(t, i)"
 INPUT_RESET = "x_trace = 1.0"
 INPUT_IMAGE_RESET = "x_trace = 0.0"
 
@@ -68,18 +69,18 @@ trace_minus = 0.0
 """
 
 # ------------------------------------------------------------------ X -> Y, own weights
-# Depression on a pre spike and potentiation on a post spike of the same step are summed
-# before the clamp: the post pathway clamps only when the pre neuron did not spike (its
-# trace is exactly 1 only in a step where it spiked); otherwise the transmission pathway,
-# which runs after both, clamps.
+# In one step the post pathway (potentiation) runs first, then the pre pathway
+# (depression, clamp, transmission). Both updates of a synapse whose pre and post neuron
+# spiked in the same step are summed before the one clamp: the post pathway clamps only
+# when the pre neuron did not spike (its trace is exactly 1 only in a step where it
+# spiked). Transmission uses the weight after this step's learning, as in the original.
 XY_MODEL = "w : 1  # X->Y weight (mV)"
-XY_LEARN_PRE = f"w = select({LEARNING}, w + (-nu_depression * trace_minus_post), w)"
 XY_LEARN_POST = f"""
 w = select({LEARNING}, w + nu_potentiation * x_trace_pre, w)
 w = select({LEARNING} and x_trace_pre < 1.0, clip(w, 0.0, 1.0), w)
 """
-XY_TRANSMIT = f"""
-w = select({LEARNING}, clip(w, 0.0, 1.0), w)
+XY_PRE = f"""
+w = select({LEARNING}, clip(w + (-nu_depression * trace_minus_post), 0.0, 1.0), w)
 I_post += w
 """
 # Normalisation, at the start of the step after an image (run_regularly code).
@@ -123,14 +124,14 @@ norm_scale : 1
 YY_MODEL = "w : 1  # competition weight (mV), <= 0 for inhibition"
 YY_TRANSMIT_FIXED = "I_post += w"
 YY_LEARN_PRE = f"w = select({LEARNING}, w + a_minus * trace_minus_post, w)"
+YY_PRE_CLAMPED = f"""
+w = select({LEARNING}, clip(w + a_minus * trace_minus_post, c_w_min, c_w_max), w)
+I_post += w
+"""
 YY_LEARN_POST_CLAMPED = f"""
 w = select({LEARNING}, w + a_plus * trace_plus_pre, w)
 w = select({LEARNING} and trace_plus_pre < 1.0, clip(w, c_w_min, c_w_max), w)
 """
 YY_LEARN_POST_UNCLAMPED = f"w = select({LEARNING}, w + a_plus * trace_plus_pre, w)"
-YY_TRANSMIT_CLAMPED = f"""
-w = select({LEARNING}, clip(w, c_w_min, c_w_max), w)
-I_post += w
-"""
 #: With weight decay every learning step subtracts it from every weight, then clamps.
 YY_DECAY = f"w = select({LEARNING}, clip(w - weight_decay, c_w_min, c_w_max), w)"

@@ -16,7 +16,8 @@ One time step ``t`` (dt = 1 ms) of one image, in order:
 2. Spikes: X from the given trains, Y where ``v >= v_threshold + theta``.
 3. Resets: X trace = 1; Y ``v = v_reset``, counter = refractory, theta += theta_plus
    (learning only), Y traces = 1.
-4. Learning (on): X->Y depression on X spikes, potentiation on Y spikes, summed, then
+4. Learning (on): X->Y potentiation on Y spikes, depression on X spikes, summed (in
+   this order; the original adds depression first, which differs by rounding only), then
    clamped to [0, 1] (C: summed over every position sharing a kernel element); Y->Y
    likewise with (a_minus, a_plus), then minus weight_decay, clamped to
    [c_w_min, c_w_max].
@@ -87,15 +88,15 @@ class ReferenceNetwork:
         post_events = s_y[conn.xy_post]
         if conn.xy_kernel is None:
             w = st.w_xy
-            w[pre_events] = w[pre_events] + (-cfg.nu_depression * y_post[conn.xy_post[pre_events]])
             w[post_events] = w[post_events] + cfg.nu_potentiation * x_pre[conn.xy_pre[post_events]]
+            w[pre_events] = w[pre_events] + (-cfg.nu_depression * y_post[conn.xy_post[pre_events]])
             np.clip(w, 0.0, 1.0, out=w)
         else:
             dw = np.zeros_like(st.w_xy)
-            order = self._xy_by_pre[pre_events[self._xy_by_pre]]
-            np.add.at(dw, conn.xy_kernel[order], -cfg.nu_depression * y_post[conn.xy_post[order]])
             post_syn = np.flatnonzero(post_events)
             np.add.at(dw, conn.xy_kernel[post_syn], cfg.nu_potentiation * x_pre[conn.xy_pre[post_syn]])
+            order = self._xy_by_pre[pre_events[self._xy_by_pre]]
+            np.add.at(dw, conn.xy_kernel[order], -cfg.nu_depression * y_post[conn.xy_post[order]])
             st.w_xy = np.clip(st.w_xy + dw, 0.0, 1.0)
 
     def _learn_yy(self, s_y: np.ndarray, y_pre: np.ndarray, y_post: np.ndarray) -> None:
@@ -103,8 +104,8 @@ class ReferenceNetwork:
         w = st.w_yy
         pre_events = s_y[conn.yy_pre]
         post_events = s_y[conn.yy_post]
-        w[pre_events] = w[pre_events] + cfg.a_minus * y_post[conn.yy_post[pre_events]]
         w[post_events] = w[post_events] + cfg.a_plus * y_pre[conn.yy_pre[post_events]]
+        w[pre_events] = w[pre_events] + cfg.a_minus * y_post[conn.yy_post[pre_events]]
         if cfg.weight_decay != 0:
             w -= cfg.weight_decay
         np.clip(w, cfg.c_w_min, cfg.c_w_max, out=w)

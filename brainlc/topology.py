@@ -6,10 +6,11 @@ Flat indices follow the original code:
 - output neuron ``f * conv**2 + r * conv + c`` for channel ``f`` at position ``(r, c)``;
 - convolution kernel element ``f * kernel**2 + k1 * kernel + k2``.
 
-Synapses are listed grouped by output neuron (all afferents of Y neuron 0 first), and
-within one output neuron by kernel offset in row-major order. The Brian2 model and the
-numpy reference both use these arrays in this order, so sums over synapses are carried
-out in the same order in both.
+X->Y synapses are listed grouped by input neuron (all efferents of X neuron 0 first),
+then by output neuron: the synapses an input spike reaches lie side by side in memory,
+which is what the compiled model walks at every input spike. Y->Y pairs are grouped by
+pre neuron as well. The Brian2 model and the numpy reference both use these arrays in
+this order, so sums over synapses are carried out in the same order in both.
 """
 
 from __future__ import annotations
@@ -66,13 +67,14 @@ def receptive_field_synapses(config: NetworkConfig) -> tuple[np.ndarray, np.ndar
     f, r, c, k1, k2 = np.meshgrid(
         np.arange(n_f), np.arange(conv), np.arange(conv), np.arange(k), np.arange(k), indexing="ij"
     )
-    pre = (r * s + k1) * crop + (c * s + k2)
-    post = f * conv * conv + r * conv + c
-    kernel_element = f * k * k + k1 * k + k2
+    pre = ((r * s + k1) * crop + (c * s + k2)).ravel()
+    post = (f * conv * conv + r * conv + c).ravel()
+    kernel_element = (f * k * k + k1 * k + k2).ravel()
+    order = np.lexsort((post, pre))  # by pre neuron, then post neuron
     return (
-        pre.ravel().astype(np.int32),
-        post.ravel().astype(np.int32),
-        kernel_element.ravel().astype(np.int32),
+        pre[order].astype(np.int32),
+        post[order].astype(np.int32),
+        kernel_element[order].astype(np.int32),
     )
 
 

@@ -1,0 +1,113 @@
+"""Speed benchmark: compile time and milliseconds per 250 ms image, written as JSON.
+
+For one preset (default lc-100-k12), in one run:
+- compile seconds without any cache (fresh project folder, ccache disabled), and again
+  from the project cache in a new CompiledNetwork (what a new process pays);
+- training and evaluation milliseconds per image of the compiled binary (Poisson input
+  from real MNIST), median over repeats of ``--images`` images each;
+- the same per-image time of the numpy reference model (``brainlc.reference``) on a few
+  images with the original's encoder, as the baseline the compiled model is compared to.
+
+Usage: python scripts/benchmark.py [--preset lc-100-k12] [--images 200] [--repeats 3]
+       [--reference-images 3] [-o benchmarks/lc-100-k12.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from brainlc import __version__
+from brainlc.data import load_mnist
+from brainlc.encoding import firing_rates, original_poisson_trains
+from brainlc.presets import load_preset
+from brainlc.reference import ReferenceNetwork
+from brainlc.simulation import CompiledNetwork
+from brainlc.state import initial_state
+from brainlc.topology import build_connectivity
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="lc-100-k12")
+    parser.add_argument("--images", type=int, default=200, help="images per timed repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--images-per-run", type=int, default=100)
+    parser.add_argument("--reference-images", type=int, default=3)
+    parser.add_argument("-o", "--output", default=None)
+    args = parser.parse_args()
+
+    preset = load_preset(args.preset)
+    cfg = preset.config
+    conn = build_connectivity(cfg)
+    mnist = load_mnist()
+    rates = firing_rates(mnist.train_images[: args.images * args.repeats], cfg)
+    state = initial_state(cfg, conn, seed=0)
+
+    with tempfile.TemporaryDirectory(prefix="brainlc-bench-") as cache:
+        os.environ["CCACHE_DISABLE"] = "1"
+        net = CompiledNetwork(cfg, images_per_run=args.images_per_run, cache_dir=cache).compile()
+        compile_uncached = net.compile_seconds_
+        os.environ.pop("CCACHE_DISABLE")
+        start = time.perf_counter()
+        again = CompiledNetwork(cfg, images_per_run=args.images_per_run, cache_dir=cache).compile()
+        compile_cached = time.perf_counter() - start
+        assert again.project_ == net.project_
+
+        train_ms, eval_ms = [], []
+        for r in range(args.repeats):
+            chunk = rates[r * args.images : (r + 1) * args.images]
+            t0 = time.perf_counter()
+            result = net.run(state, learning=True, rates=chunk, seed=r)
+            train_ms.append((time.perf_counter() - t0) * 1000 / len(chunk))
+            state = result.state
+            t0 = time.perf_counter()
+            net.run(state, learning=False, rates=chunk, seed=r)
+            eval_ms.append((time.perf_counter() - t0) * 1000 / len(chunk))
+
+    rng = np.random.default_rng(0)
+    ref_spikes = original_poisson_trains(rates[: args.reference_images], cfg.time_per_image, rng)
+    reference = ReferenceNetwork(cfg, conn, initial_state(cfg, conn, seed=0))
+    t0 = time.perf_counter()
+    reference.run(ref_spikes, learning=True)
+    ref_ms = (time.perf_counter() - t0) * 1000 / args.reference_images
+
+    report = {
+        "preset": args.preset,
+        "brainlc": __version__,
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
+                    "cores_visible": len(os.sched_getaffinity(0))},
+        "network": {"neurons": cfg.n_output, "xy_synapses": int(conn.xy_pre.size),
+                    "yy_synapses": int(conn.yy_pre.size)},
+        "images_per_repeat": args.images,
+        "repeats": args.repeats,
+        "compile_s_uncached": round(compile_uncached, 2),
+        "compile_s_cached": round(compile_cached, 3),
+        "train_ms_per_image": [round(x, 3) for x in train_ms],
+        "eval_ms_per_image": [round(x, 3) for x in eval_ms],
+        "train_ms_per_image_median": round(statistics.median(train_ms), 3),
+        "eval_ms_per_image_median": round(statistics.median(eval_ms), 3),
+        "baseline": {
+            "name": "brainlc.reference (numpy, step by step), training",
+            "images": args.reference_images,
+            "train_ms_per_image": round(ref_ms, 1),
+        },
+        "speedup_vs_baseline_train": round(ref_ms / statistics.median(train_ms), 1),
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.output:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
