@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -60,14 +61,12 @@ def _model_source_digest() -> str:
 
 def project_key(spec: BuildSpec) -> str:
     """Hash of everything that determines the compiled code of ``spec``."""
-    import brian2
-
     payload = {
         "config": spec.config.to_dict(),
         "images_per_run": spec.images_per_run,
         "input_mode": spec.input_mode,
         "record": list(spec.record),
-        "brian2": brian2.__version__,
+        "brian2": importlib.metadata.version("brian2"),
         "source": _model_source_digest(),
         "flags": COMPILE_FLAGS,
         "machine": platform.machine(),
@@ -196,5 +195,5 @@ def _describe(spec: BuildSpec, objects: dict, device) -> dict:
             "input": f"{objects['inputs'].name}.values",
         },
         "outputs": outputs,
-        "brian2": __import__("brian2").__version__,
+        "brian2": importlib.metadata.version("brian2"),
     }
