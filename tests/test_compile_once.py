@@ -77,3 +77,15 @@ def test_wrong_inputs_are_refused(tmp_path):
     state.w_xy = state.w_xy[:-1]
     with pytest.raises(ValueError, match="w_xy has shape"):
         net.run(state, learning=True, rates=np.zeros((2, 400)))
+
+
+def test_an_interrupted_build_is_rebuilt_not_used(tmp_path):
+    net = CompiledNetwork(CFG, images_per_run=2, cache_dir=tmp_path).compile()
+    (net.project_ / "manifest.json").unlink()  # as if the build had been interrupted
+    again = CompiledNetwork(CFG, images_per_run=2, cache_dir=tmp_path).compile()
+    assert again.compile_seconds_ > 0 and (again.project_ / "manifest.json").is_file()
+    (again.project_ / "manifest.json").write_text("{not json")
+    third = CompiledNetwork(CFG, images_per_run=2, cache_dir=tmp_path).compile()
+    assert third.compile_seconds_ > 0
+    state = initial_state(CFG, build_connectivity(CFG), 0)
+    assert third.run(state, learning=False, rates=np.full((1, 400), 30.0)).spike_counts.shape == (1, 3)
