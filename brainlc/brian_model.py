@@ -83,7 +83,7 @@ def select_function():
     return func
 
 
-def constants(config: NetworkConfig, images_per_run: int) -> dict[str, float]:
+def constants(config: NetworkConfig) -> dict[str, float]:
     """The named constants of :mod:`brainlc.equations` for one config."""
     from brian2 import ms
 
@@ -131,7 +131,7 @@ def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
     n_img, steps = spec.images_per_run, cfg.time_per_image
     image_dt = steps * ms
     defaultclock.dt = cfg.dt * ms
-    ns = constants(cfg, n_img)
+    ns = constants(cfg)
     ns["select"] = select_function()
     ns["learning_flag"] = TimedArray(np.zeros(n_img + 1), dt=image_dt, name="learning_flag")
     if spec.input_mode == "spikes":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .presets import PresetError, load_preset, preset_names
@@ -56,4 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     except PresetError as exc:
         print(f"brainlc: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stdout = open(os.devnull, "w")
     return 0
