@@ -28,7 +28,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ARCHITECTURES = ("LC", "C", "FC")
@@ -77,7 +77,6 @@ class NetworkConfig:
     tau_input_trace: float = 20.0
     nu_depression: float = 1e-4
     nu_potentiation: float = 1e-2
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -139,8 +138,6 @@ class NetworkConfig:
         """Plain-JSON dictionary of every field (``-inf`` as the string ``"-inf"``)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             if isinstance(value, float) and math.isinf(value):
                 value = "-inf" if value < 0 else "inf"
@@ -150,7 +147,7 @@ class NetworkConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "NetworkConfig":
         """Build a config from :meth:`to_dict` output (unknown keys are an error)."""
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")

