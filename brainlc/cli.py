@@ -1,4 +1,15 @@
-"""The ``brainlc`` command."""
+"""The ``brainlc`` command: run experiments, manage saved networks, inspect presets.
+
+  brainlc run PRESET         train, calibrate, test and save a new network
+  brainlc list               saved networks
+  brainlc show ID            one saved network in detail
+  brainlc train ID --images N   continue training (saves a new version)
+  brainlc evaluate ID        recalibrate and retest (saves a new version)
+  brainlc feed ID IMAGE.png  classify your own digit image
+  brainlc delete ID          remove a saved network
+  brainlc info PRESET        a preset's network as JSON
+  brainlc presets            preset names
+"""
 
 from __future__ import annotations
 
@@ -6,9 +17,20 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
+import numpy as np
+
+from .config import ConfigError
+from .data import MnistError
 from .presets import PresetError, load_preset, preset_names
+from .protocol import DEFAULT_SIZES, ProtocolError
+from .store import SavedNetwork, Store, StoreError
 from .topology import build_connectivity
+
+
+class ImageError(ValueError):
+    """A user image that cannot be read."""
 
 
 def info(preset_name: str) -> dict:
@@ -38,25 +60,253 @@ def info(preset_name: str) -> dict:
     }
 
 
+def read_digit_image(path: str | Path) -> np.ndarray:
+    """A user's digit image prepared like MNIST: uint8 (1, 28, 28), bright ink on black.
+
+    The image is turned to grey levels and inverted when its border is brighter than
+    mid-grey (dark ink on light paper). As MNIST was made: the ink's bounding box is scaled
+    to fit a 20 x 20 box (aspect kept) and placed in a 28 x 28 frame with its centre of
+    mass at the centre. The usual centre crop and intensity scaling then apply.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            grey = np.asarray(img.convert("L"), dtype=np.float64)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise ImageError(f"cannot read image {path}: {exc}") from exc
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if border.mean() > 127.5:
+        grey = 255.0 - grey
+    ink = grey > 0.2 * grey.max() if grey.max() > 0 else np.zeros_like(grey, dtype=bool)
+    if not ink.any():
+        raise ImageError(f"image {path} has no visible ink")
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    box = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = 20.0 / max(box.shape)
+    size = (max(1, round(box.shape[1] * scale)), max(1, round(box.shape[0] * scale)))
+    small = np.asarray(Image.fromarray(box.astype(np.uint8)).resize(size, Image.Resampling.LANCZOS),
+                       dtype=np.float64)
+    frame = np.zeros((28, 28))
+    mass = small.sum()
+    cy = (small.sum(axis=1) @ np.arange(small.shape[0])) / mass
+    cx = (small.sum(axis=0) @ np.arange(small.shape[1])) / mass
+    top = int(np.clip(round(13.5 - cy), 0, 28 - small.shape[0]))
+    left = int(np.clip(round(13.5 - cx), 0, 28 - small.shape[1]))
+    frame[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)[None]
+
+
+def _percent(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}"
+
+
+def format_scores(saved: SavedNetwork, paper: dict | None = None) -> str:
+    """A table of every readout's test accuracy, beside the paper's numbers."""
+    rec = saved.record
+    paper = paper or {}
+    lines = [f"{'readout':<26}{'accuracy %':>14}   {'paper %':>12}"]
+    methods = [m for m in ("patch_voting", "all_voting", "spikes_first") if m in rec["accuracy"]]
+    for m in methods:
+        lines.append(f"{m:<26}{_percent(rec['accuracy'][m]):>8} ± {_percent(rec['error'][m]):<5}")
+    vote_method = rec["scores"]["vote"]["method"]
+    rows = [(f"vote ({vote_method})", "vote", "method1"), ("linear", "linear", "method2")]
+    for label, key, paper_key in rows:
+        ref = (f"{paper[paper_key]:.1f} ± {paper.get(paper_key + '_std', 0):.1f}"
+               if paper_key in paper else "")
+        lines.append(f"{label:<26}{_percent(rec['accuracy'][key]):>8} ± "
+                     f"{_percent(rec['error'][key]):<5}   {ref:>12}")
+    t = rec.get("timings", {})
+
+    def ms(v):
+        return "-" if v is None else f"{v:.2f} ms/image"
+
+    lines.append(f"compile {t.get('compile_s', 0):.1f} s · training {ms(t.get('train_ms_per_image'))} · "
+                 f"evaluation {ms(t.get('eval_ms_per_image'))} · total {t.get('total_s', 0):.1f} s")
+    return "\n".join(lines)
+
+
+def _summary_json(saved: SavedNetwork) -> dict:
+    rec = saved.record
+    return {"id": saved.id, "version": saved.version, "preset": saved.preset,
+            "accuracy": rec["accuracy"], "error": rec["error"], "timings": rec["timings"]}
+
+
+def _header(saved: SavedNetwork) -> str:
+    rec = saved.record
+    return (f"{saved.preset}: network {saved.id} version {saved.version}, seed {saved.seed}; "
+            f"{rec['images_trained']} training, {rec['calibration_images']} calibration, "
+            f"{rec['test_images']} test images")
+
+
+def _paper(preset: str) -> dict:
+    try:
+        return load_preset(preset).paper
+    except PresetError:
+        return {}
+
+
+# ------------------------------------------------------------------ commands
+def cmd_run(args) -> int:
+    from .experiment import run_new
+
+    preset = load_preset(args.preset)
+    saved = run_new(preset.name, preset.config, Store(args.store), seed=args.seed,
+                    train=args.train, calibrate=args.calibrate, test=args.test, device=args.device)
+    print(_header(saved))
+    print(format_scores(saved, preset.paper))
+    print(f"saved as {saved.id} in {Path(args.store or Store().root)}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(_summary_json(saved), indent=2) + "\n")
+    return 0
+
+
+def cmd_list(args) -> int:
+    store = Store(args.store)
+    ids = store.ids()
+    if not ids:
+        print(f"no saved networks in {store.root}")
+        return 0
+    print(f"{'id':<30}{'ver':>4}{'arch':>5}{'ch':>6}{'k':>4}{'trained':>9}{'vote %':>9}{'linear %':>10}  saved")
+    for network_id in ids:
+        try:
+            s = store.load(network_id)
+        except StoreError as exc:
+            print(f"{network_id:<30}  unreadable: {exc}")
+            continue
+        c, r = s.config, s.record
+        print(f"{s.id:<30}{s.version:>4}{c.architecture:>5}{c.channels:>6}{c.kernel:>4}"
+              f"{r.get('images_trained', 0):>9}{_percent(r['accuracy'].get('vote')):>9}"
+              f"{_percent(r['accuracy'].get('linear')):>10}  {r.get('saved', '')}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    store = Store(args.store)
+    saved = store.load(args.id, args.version)
+    print(_header(saved))
+    print(f"versions: {store.versions(saved.id)}; folder {saved.path}")
+    cfg = saved.config
+    print(f"{cfg.architecture}, {cfg.channels} channels, kernel {cfg.kernel}, stride {cfg.stride}, "
+          f"mean_weight {cfg.mean_weight}, c_w {cfg.c_w}, trainable competition {cfg.competition_trainable}")
+    print(f"theta: mean {saved.state.theta.mean():.3f} mV, max {saved.state.theta.max():.3f} mV")
+    print(format_scores(saved, _paper(saved.preset)))
+    print("history:")
+    for event in saved.record.get("history", []):
+        print("  " + json.dumps(event))
+    return 0
+
+
+def cmd_delete(args) -> int:
+    store = Store(args.store)
+    network_id = store.resolve(args.id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise StoreError(f"not deleting {network_id} without confirmation: pass --yes")
+        answer = input(f"delete {network_id} and all its versions? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    store.delete(network_id)
+    print(f"deleted {network_id}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .experiment import train_more
+
+    saved = train_more(Store(args.store), args.id, args.images, device=args.device)
+    print(_header(saved))
+    print(format_scores(saved, _paper(saved.preset)))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .experiment import evaluate
+
+    saved = evaluate(Store(args.store), args.id, args.calibrate, args.test, device=args.device)
+    print(_header(saved))
+    print(format_scores(saved, _paper(saved.preset)))
+    return 0
+
+
+def cmd_feed(args) -> int:
+    from .experiment import predict
+
+    saved = Store(args.store).load(args.id)
+    image = read_digit_image(args.image)
+    result = predict(saved, image, seed=args.seed)
+    print(f"{args.image}: {result['spikes'][0]} output spikes")
+    for method in [*saved.voting.methods, "vote", "linear"]:
+        label = result[method][0]
+        name = f"vote ({saved.voting.method_})" if method == "vote" else method
+        print(f"  {name:<26}{'no prediction (no spikes)' if label < 0 else label}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brainlc", description=__doc__)
+    parser = argparse.ArgumentParser(prog="brainlc", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    p_info = sub.add_parser("info", help="print a preset's network as JSON")
-    p_info.add_argument("preset", help=f"preset name ({', '.join(preset_names())}) or a .toml file")
-    sub.add_parser("presets", help="list the preset names")
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--store", default=None, help="store folder (default $BRAINLC_HOME or ./networks)")
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument("--device", default="cpp", choices=["cpp", "cuda"])
+
+    p = sub.add_parser("run", parents=[store, device], help="train, calibrate, test and save a network")
+    p.add_argument("preset", help=f"preset name ({', '.join(preset_names())}) or a .toml file")
+    p.add_argument("--train", type=int, default=DEFAULT_SIZES["train"])
+    p.add_argument("--calibrate", type=int, default=DEFAULT_SIZES["calibration"])
+    p.add_argument("--test", type=int, default=DEFAULT_SIZES["test"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    p.set_defaults(func=cmd_run)
+
+    sub.add_parser("list", parents=[store], help="list saved networks").set_defaults(func=cmd_list)
+    p = sub.add_parser("show", parents=[store], help="show a saved network")
+    p.add_argument("id")
+    p.add_argument("--version", type=int, default=None)
+    p.set_defaults(func=cmd_show)
+    p = sub.add_parser("delete", parents=[store], help="delete a saved network")
+    p.add_argument("id")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.set_defaults(func=cmd_delete)
+    p = sub.add_parser("train", parents=[store, device], help="continue training (new version)")
+    p.add_argument("id")
+    p.add_argument("--images", type=int, required=True)
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("evaluate", parents=[store, device], help="recalibrate and retest (new version)")
+    p.add_argument("id")
+    p.add_argument("--calibrate", type=int, default=None)
+    p.add_argument("--test", type=int, default=None)
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("feed", parents=[store], help="classify a digit image (PNG, JPEG, ...)")
+    p.add_argument("id")
+    p.add_argument("image")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_feed)
+
+    p = sub.add_parser("info", help="print a preset's network as JSON")
+    p.add_argument("preset", help=f"preset name ({', '.join(preset_names())}) or a .toml file")
+    p.set_defaults(func=lambda a: print(json.dumps(info(a.preset), indent=2)) or 0)
+    sub.add_parser("presets", help="list the preset names").set_defaults(
+        func=lambda a: print("\n".join(preset_names())) or 0)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from .experiment import DeviceError
+
     try:
-        if args.command == "info":
-            print(json.dumps(info(args.preset), indent=2))
-        elif args.command == "presets":
-            print("\n".join(preset_names()))
-    except PresetError as exc:
+        return args.func(args)
+    except (PresetError, StoreError, ProtocolError, DeviceError, MnistError, ImageError,
+            ConfigError) as exc:
         print(f"brainlc: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("brainlc: interrupted; nothing was saved for this command", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stdout = open(os.devnull, "w")
-    return 0
+        return 0

@@ -16,6 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -106,12 +107,14 @@ class CompiledNetwork:
 
     # ------------------------------------------------------------------ run
     def run(self, state: NetworkState, *, learning: bool, spikes: np.ndarray | None = None,
-            rates: np.ndarray | None = None, seed: int = 0) -> RunResult:
+            rates: np.ndarray | None = None, seed: int = 0,
+            progress: Callable[[int], None] | None = None) -> RunResult:
         """Present images; returns the new state and the Y activity.
 
         Give either ``spikes`` (bool, (image, step, input neuron); input mode
         "spikes") or ``rates`` (Hz, (image, input neuron); input mode "poisson").
-        ``seed`` fixes the Bernoulli draws: same seed, same result.
+        ``seed`` fixes the Bernoulli draws: same seed, same result. ``progress`` is
+        called with the number of images done after each invocation of the binary.
         """
         self._ensure_compiled()
         cfg = self.config
@@ -141,6 +144,8 @@ class CompiledNetwork:
                 current = part.state
                 part.spike_image += start
                 parts.append(part)
+                if progress is not None:
+                    progress(stop - start)
         return self._concatenate(parts, current, n_images)
 
     def _input_values(self, data: np.ndarray) -> np.ndarray:

@@ -1,0 +1,217 @@
+"""Experiments: train, calibrate, test, and save, all through one compiled binary.
+
+:func:`run_new` is the main job (``brainlc run``); :func:`train_more` continues the
+training of a saved network (a new version); :func:`evaluate` recalibrates and retests a
+saved network (a new version); :func:`predict` classifies images with a saved network.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import NetworkConfig
+from .data import Mnist, load_mnist
+from .encoding import firing_rates
+from .progress import Progress
+from .protocol import DEFAULT_SIZES, split_images, split_indices
+from .readout import SpikeVoting, accuracy_report, linear_readout, voting_methods, votes_distribution
+from .simulation import CompiledNetwork
+from .state import NetworkState, initial_state
+from .store import SavedNetwork, Store
+from .topology import build_connectivity
+
+IMAGES_PER_RUN = 100
+DEVICES = ("cpp", "cuda")
+
+
+class DeviceError(RuntimeError):
+    """The requested simulation device is not available."""
+
+
+def phase_seed(seed: int, phase: str, offset: int = 0) -> int:
+    """Seed of the Poisson draws of one phase (different per phase and position)."""
+    key = [seed, ["train", "calibration", "test", "feed"].index(phase), offset]
+    return int(np.random.SeedSequence(key).generate_state(1, dtype=np.uint32)[0])
+
+
+@dataclass
+class Evaluation:
+    """Readouts fitted on the calibration set and their scores on the test set."""
+
+    voting: SpikeVoting
+    linear: object
+    scores: dict
+    accuracy: dict
+    error: dict
+
+
+class Runner:
+    """Runs the phases of one network configuration through one compiled binary."""
+
+    def __init__(self, config: NetworkConfig, device: str = "cpp", mnist: Mnist | None = None,
+                 show_progress: bool = True) -> None:
+        if device not in DEVICES:
+            raise DeviceError(f"unknown device {device!r}; devices: {', '.join(DEVICES)}")
+        if device == "cuda":
+            raise DeviceError("device 'cuda' (brian2cuda) is not supported by this version of "
+                              "brainlc yet; use --device cpp")
+        self.config = config
+        self.mnist = mnist
+        self.show_progress = show_progress
+        self.net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN).compile()
+        self.compile_s = self.net.compile_seconds_
+
+    def data(self) -> Mnist:
+        if self.mnist is None:
+            self.mnist = load_mnist()
+        return self.mnist
+
+    def train(self, state: NetworkState, n: int, seed: int, offset: int) -> tuple[NetworkState, float]:
+        """Train on images ``offset .. offset + n`` of the training permutation."""
+        if n == 0:
+            return state, 0.0
+        images, _ = split_images(self.data(), "train", split_indices("train", n, seed, offset))
+        with Progress("training", n, enabled=self.show_progress) as bar:
+            result = self.net.run(state, learning=True, rates=firing_rates(images, self.config),
+                                  seed=phase_seed(seed, "train", offset), progress=bar)
+        return result.state, bar.seconds
+
+    def activity(self, state: NetworkState, split: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Spike counts (image, neuron) and labels of ``n`` images of a split, learning off."""
+        images, labels = split_images(self.data(), split, split_indices(split, n, seed))
+        with Progress(split, n, enabled=self.show_progress) as bar:
+            result = self.net.run(state, learning=False, rates=firing_rates(images, self.config),
+                                  seed=phase_seed(seed, split), progress=bar)
+        return result.spike_counts, labels, bar.seconds
+
+    def evaluate(self, state: NetworkState, calibrate: int, test: int, seed: int) -> tuple[Evaluation, float, int]:
+        """Calibrate the readouts, then score them on the test set."""
+        cal_counts, cal_labels, s1 = self.activity(state, "calibration", calibrate, seed)
+        test_counts, test_labels, s2 = self.activity(state, "test", test, seed)
+        return fit_readouts(self.config, seed, cal_counts, cal_labels, test_counts, test_labels), s1 + s2, calibrate + test
+
+
+def fit_readouts(config: NetworkConfig, seed: int, cal_counts: np.ndarray, cal_labels: np.ndarray,
+                 test_counts: np.ndarray, test_labels: np.ndarray) -> Evaluation:
+    """Fit voting and linear readouts on calibration counts; score all on test counts."""
+    voting = SpikeVoting(config.channels, config.conv**2, voting_methods(config.architecture))
+    voting.fit(cal_counts, cal_labels)
+    linear = linear_readout(seed).fit(cal_counts, cal_labels)
+    scores = {m: accuracy_report(test_labels, voting.predict(test_counts, m)) for m in voting.methods}
+    scores["vote"] = {**scores[voting.method_], "method": voting.method_}
+    scores["linear"] = accuracy_report(test_labels, linear.predict(test_counts))
+    scores["votes_distribution"] = votes_distribution(voting.votes_)
+    scores["calibration_accuracy"] = voting.fit_accuracy_
+    names = [*voting.methods, "vote", "linear"]
+    return Evaluation(voting, linear, scores,
+                      accuracy={m: scores[m]["accuracy"] for m in names},
+                      error={m: scores[m]["error"] for m in names})
+
+
+def _timings(compile_s: float, train_s: float, n_train: int, eval_s: float, n_eval: int,
+             start: float) -> dict:
+    return {
+        "compile_s": round(compile_s, 3),
+        "train_ms_per_image": round(1000 * train_s / n_train, 3) if n_train else None,
+        "eval_ms_per_image": round(1000 * eval_s / n_eval, 3) if n_eval else None,
+        "total_s": round(time.perf_counter() - start, 3),
+    }
+
+
+def _record(previous: dict | None, event: dict, evaluation: Evaluation, timings: dict,
+            images_trained: int, train_offset: int, calibrate: int, test: int) -> dict:
+    history = list(previous.get("history", [])) if previous else []
+    history.append(event)
+    return {
+        "images_trained": images_trained,
+        "train_offset": train_offset,
+        "calibration_images": calibrate,
+        "test_images": test,
+        "accuracy": evaluation.accuracy,
+        "error": evaluation.error,
+        "scores": evaluation.scores,
+        "timings": timings,
+        "history": history,
+    }
+
+
+def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0,
+            train: int = DEFAULT_SIZES["train"], calibrate: int = DEFAULT_SIZES["calibration"],
+            test: int = DEFAULT_SIZES["test"], device: str = "cpp", mnist: Mnist | None = None,
+            show_progress: bool = True) -> SavedNetwork:
+    """Train a new network, calibrate and test it, save it; returns the saved version."""
+    start = time.perf_counter()
+    for split, n in (("train", train), ("calibration", calibrate), ("test", test)):
+        split_indices(split, n, seed)  # refuse impossible sizes before any work
+    runner = Runner(config, device, mnist, show_progress)
+    state = initial_state(config, build_connectivity(config), seed)
+    state, train_s = runner.train(state, train, seed, 0)
+    evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed)
+    timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
+    event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
+    record = _record(None, event, evaluation, timings, train, train, calibrate, test)
+    record["preset"] = preset_name
+    network_id = store.new_id(preset_name)
+    return store.save(network_id, preset_name, config, seed, state, record,
+                      evaluation.voting, evaluation.linear)
+
+
+def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,
+               show_progress: bool = True) -> SavedNetwork:
+    """Continue training a saved network on unseen training images; saves a new version."""
+    saved = store.load(key)
+    rec = saved.record
+    offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
+    split_indices("train", images, saved.seed, offset)
+    start = time.perf_counter()
+    runner = Runner(saved.config, device, mnist, show_progress)
+    state, train_s = runner.train(saved.state, images, saved.seed, offset)
+    calibrate, test = int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0))
+    evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, saved.seed)
+    timings = _timings(runner.compile_s, train_s, images, eval_s, n_eval, start)
+    record = _record(rec, {"event": "train", "images": images, "from_version": saved.version},
+                     evaluation, timings, int(rec.get("images_trained", 0)) + images,
+                     offset + images, calibrate, test)
+    record["preset"] = saved.preset
+    return store.save(saved.id, saved.preset, saved.config, saved.seed, state, record,
+                      evaluation.voting, evaluation.linear)
+
+
+def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | None = None,
+             device: str = "cpp", mnist: Mnist | None = None, show_progress: bool = True) -> SavedNetwork:
+    """Recalibrate and retest a saved network (weights unchanged); saves a new version."""
+    saved = store.load(key)
+    rec = saved.record
+    calibrate = int(rec.get("calibration_images", DEFAULT_SIZES["calibration"])) if calibrate is None else calibrate
+    test = int(rec.get("test_images", DEFAULT_SIZES["test"])) if test is None else test
+    split_indices("calibration", calibrate, saved.seed)
+    split_indices("test", test, saved.seed)
+    start = time.perf_counter()
+    runner = Runner(saved.config, device, mnist, show_progress)
+    evaluation, eval_s, n_eval = runner.evaluate(saved.state, calibrate, test, saved.seed)
+    timings = _timings(runner.compile_s, 0.0, 0, eval_s, n_eval, start)
+    record = _record(rec, {"event": "evaluate", "calibrate": calibrate, "test": test,
+                           "from_version": saved.version},
+                     evaluation, timings, int(rec.get("images_trained", 0)),
+                     int(rec.get("train_offset", 0)), calibrate, test)
+    record["preset"] = saved.preset
+    return store.save(saved.id, saved.preset, saved.config, saved.seed, saved.state, record,
+                      evaluation.voting, evaluation.linear)
+
+
+def predict(saved: SavedNetwork, images: np.ndarray, seed: int = 0) -> dict:
+    """Every readout's prediction for uint8 images (n, crop, crop) or (n, 28, 28), learning off."""
+    if saved.voting is None or saved.linear is None:
+        raise ValueError(f"network {saved.id} has no calibrated readout")
+    runner = Runner(saved.config, "cpp", mnist=None, show_progress=False)
+    result = runner.net.run(saved.state, learning=False, rates=firing_rates(images, saved.config),
+                            seed=phase_seed(seed, "feed"))
+    counts = result.spike_counts
+    out = {m: saved.voting.predict(counts, m).tolist() for m in saved.voting.methods}
+    out["vote"] = saved.voting.predict(counts).tolist()
+    out["linear"] = saved.linear.predict(counts).tolist()
+    out["spikes"] = counts.sum(axis=1).tolist()
+    return out

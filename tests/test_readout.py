@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+from brainlc.protocol import ProtocolError, split_indices
+from brainlc.readout import SpikeVoting, accuracy_report, linear_readout, votes_distribution
+
+
+def two_by_two_counts():
+    """2 channels x 2 positions; neuron = channel * 2 + position."""
+    return SpikeVoting(channels=2, positions=2)
+
+
+def test_votes_are_mean_counts_per_class():
+    v = two_by_two_counts()
+    counts = np.array([[1, 0, 0, 0], [3, 0, 0, 0], [0, 0, 0, 4]] + [[0, 0, 0, 0]] * 7)
+    labels = np.array([0, 0, 1] + list(range(2, 9)))
+    v.fit(counts, labels)
+    assert v.votes_.shape == (10, 2, 2)
+    assert v.votes_[0, 0, 0] == 2.0 and v.votes_[1, 1, 1] == 4.0 and v.votes_[9].sum() == 0
+
+
+def test_the_three_voting_rules_on_a_hand_made_case():
+    v = two_by_two_counts()
+    v.votes_ = np.zeros((10, 2, 2))
+    # class 1: channel 0 votes strongly at both positions; class 2: channel 1 at position 0
+    v.votes_[1, 0, 0] = v.votes_[1, 0, 1] = 1.0
+    v.votes_[2, 1, 0] = 5.0
+    v.votes_[3, 0, 0] = v.votes_[3, 1, 0] = 1.6
+    v.method_ = "patch_voting"
+    counts = np.array([[2, 2, 1, 0]])  # neurons (f0,p0)=2 (f0,p1)=2 (f1,p0)=1 (f1,p1)=0
+    # patch: class1 = max(2,0)+max(2,0)=4; class2 = max(0,5)=5; class3 = max(3.2,1.6)=3.2
+    np.testing.assert_allclose(v.decision_function(counts, "patch_voting")[0, 1:4], [4, 5, 3.2])
+    # all: class1 = 4, class2 = 5, class3 = 3.2 + 1.6 = 4.8
+    np.testing.assert_allclose(v.decision_function(counts, "all_voting")[0, 1:4], [4, 5, 4.8])
+    # spikes first: position 0 -> channel 0 (2 > 1), position 1 -> channel 0
+    np.testing.assert_allclose(v.decision_function(counts, "spikes_first")[0, 1:4], [4, 0, 3.2])
+    assert v.predict(counts, "patch_voting")[0] == 2
+    assert v.predict(counts, "spikes_first")[0] == 1
+    assert v.predict(np.zeros((1, 4)), "all_voting")[0] == -1
+
+
+def test_method_is_chosen_on_the_fitting_set():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 30)
+    counts = rng.poisson(0.3, size=(300, 20 * 4)).astype(float)
+    for k in range(10):  # channel k answers to class k at every position
+        counts[labels == k, k * 4 : k * 4 + 4] += rng.poisson(3, size=(30, 4))
+    v = SpikeVoting(20, 4).fit(counts, labels)
+    assert v.method_ in v.methods and v.fit_accuracy_[v.method_] == max(v.fit_accuracy_.values())
+    assert v.fit_accuracy_[v.method_] > 0.9
+    lin = linear_readout(seed=0).fit(counts, labels)
+    assert (lin.predict(counts) == labels).mean() > 0.9
+    again = linear_readout(seed=0).fit(counts, labels)
+    np.testing.assert_array_equal(lin[-1].coef_, again[-1].coef_)
+
+
+def test_accuracy_report_counts_no_prediction_as_wrong():
+    labels = np.array([0, 0, 1, 1])
+    preds = np.array([0, -1, 1, 0])
+    rep = accuracy_report(labels, preds)
+    assert rep["accuracy"] == 0.5 and rep["no_prediction"] == 1
+    assert rep["error"] == pytest.approx(np.sqrt(0.25 / 4))
+    conf = np.array(rep["confusion"])
+    assert conf.shape == (10, 11)
+    np.testing.assert_allclose(conf[0, [0, 10]], [0.5, 0.5])
+    np.testing.assert_allclose(conf[1, [0, 1]], [0.5, 0.5])
+    assert rep["per_class_accuracy"][:2] == [0.5, 0.5]
+
+
+def test_votes_distribution_is_sorted_per_neuron():
+    votes = np.zeros((10, 1, 2))
+    votes[:, 0, 0] = np.arange(10)
+    votes[3, 0, 1] = 4.0
+    dist = votes_distribution(votes)
+    assert dist["mean"][0] == (9 + 4) / 2 and dist["max"][0] == 9 and dist["min"][-1] == 0
+
+
+def test_splits_are_disjoint_seeded_and_without_replacement():
+    a = split_indices("train", 50_000, seed=3)
+    assert np.array_equal(np.sort(a), np.arange(50_000))
+    assert np.array_equal(split_indices("train", 100, 3), a[:100])
+    assert np.array_equal(split_indices("train", 100, 3, offset=100), a[100:200])
+    assert not np.array_equal(split_indices("train", 100, 4), a[:100])
+    cal = split_indices("calibration", 10_000, seed=3)
+    assert cal.min() == 50_000 and cal.max() == 59_999 and np.unique(cal).size == 10_000
+    with pytest.raises(ProtocolError, match="the test split has 10000 images"):
+        split_indices("test", 10_001, 0)
+    with pytest.raises(ProtocolError, match="after 49990 already used"):
+        split_indices("train", 20, 0, offset=49_990)
