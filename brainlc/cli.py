@@ -167,7 +167,8 @@ def cmd_list(args) -> int:
     if not ids:
         print(f"no saved networks in {store.root}")
         return 0
-    print(f"{'id':<30}{'ver':>4}{'arch':>5}{'ch':>6}{'k':>4}{'trained':>9}{'vote %':>9}{'linear %':>10}  saved")
+    print(f"{'id':<30}{'ver':>4}{'arch':>5}{'ch':>6}{'k':>4}{'mean_w':>8}{'c_w':>9}{'comp':>6}"
+          f"{'trained':>9}{'vote %':>9}{'linear %':>10}  saved")
     for network_id in ids:
         try:
             s = store.load(network_id)
@@ -176,6 +177,7 @@ def cmd_list(args) -> int:
             continue
         c, r = s.config, s.record
         print(f"{s.id:<30}{s.version:>4}{c.architecture:>5}{c.channels:>6}{c.kernel:>4}"
+              f"{c.mean_weight:>8.3g}{c.c_w:>9.4g}{'train' if c.competition_trainable else 'fixed':>6}"
               f"{r.get('images_trained', 0):>9}{_percent(r['accuracy'].get('vote')):>9}"
               f"{_percent(r['accuracy'].get('linear')):>10}  {r.get('saved', '')}")
     return 0
@@ -191,6 +193,10 @@ def cmd_show(args) -> int:
           f"mean_weight {cfg.mean_weight}, c_w {cfg.c_w}, trainable competition {cfg.competition_trainable}")
     print(f"theta: mean {saved.state.theta.mean():.3f} mV, max {saved.state.theta.max():.3f} mV")
     print(format_scores(saved, _paper(saved.preset)))
+    vote = saved.record["scores"]["vote"]
+    per_class = " ".join(f"{k}:{100 * a:.1f}" for k, a in enumerate(vote["per_class_accuracy"]))
+    print(f"per-class accuracy of the vote (%): {per_class}")
+    print(f"images without any output spike: {vote['no_prediction']} of {vote['n']}")
     print("history:")
     for event in saved.record.get("history", []):
         print("  " + json.dumps(event))

@@ -87,3 +87,25 @@ def test_splits_are_disjoint_seeded_and_without_replacement():
         split_indices("test", 10_001, 0)
     with pytest.raises(ProtocolError, match="after 49990 already used"):
         split_indices("train", 20, 0, offset=49_990)
+
+
+def test_progress_draws_a_bar_on_a_terminal_and_one_line_otherwise():
+    import io
+
+    from brainlc.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    with Progress("training", 200, stream=tty) as bar:
+        bar(100)
+        bar(100)
+    text = tty.getvalue()
+    assert "\r" in text and "200/200" in text and "images/s" in text and "s left" in text
+    log = io.StringIO()
+    with Progress("test", 50, stream=log) as bar:
+        bar(50)
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("test: 50 images in ")
