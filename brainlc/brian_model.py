@@ -46,12 +46,14 @@ class BuildSpec:
     images_per_run : images presented by one invocation of the binary.
     input_mode : ``"spikes"`` (host-made trains) or ``"poisson"`` (drawn in C++).
     record : Y neurons whose v and theta are recorded every step (empty: none).
+    record_input : also record the input (X) spikes.
     """
 
     config: NetworkConfig
     images_per_run: int
     input_mode: str = "poisson"
     record: tuple[int, ...] = ()
+    record_input: bool = False
 
     def __post_init__(self) -> None:
         if self.input_mode not in INPUT_MODES:
@@ -219,6 +221,8 @@ def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
     objects["YY"] = yy
 
     objects["spikes"] = SpikeMonitor(y, name="Y_spikes")
+    if spec.record_input:
+        objects["input_spikes"] = SpikeMonitor(x, name="X_spikes")
     if spec.record:
         objects["state"] = StateMonitor(y, ["v", "theta"], record=list(spec.record),
                                         when="end", name="Y_state")

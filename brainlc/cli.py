@@ -7,6 +7,8 @@
   brainlc evaluate ID        recalibrate and retest (saves a new version)
   brainlc feed ID IMAGE.png  classify your own digit image
   brainlc delete ID          remove a saved network
+  brainlc record ID -o F.nc  record activity (spikes, voltages) as NetCDF
+  brainlc plot ID|F.nc KIND -o F.png   draw one of the thesis's figures
   brainlc info PRESET        a preset's network as JSON
   brainlc presets            preset names
 """
@@ -250,6 +252,101 @@ def cmd_feed(args) -> int:
     return 0
 
 
+def cmd_record(args) -> int:
+    from .experiment import record
+    from .recording import write_recording
+
+    saved = Store(args.store).load(args.id)
+    if args.neurons:
+        try:
+            neurons = tuple(int(n) for n in args.neurons.split(","))
+        except ValueError as exc:
+            raise ProtocolError(f"--neurons must be a comma-separated list of integers: {args.neurons!r}") from exc
+    else:  # the K neurons with the highest adaptive threshold: the most active in training
+        neurons = tuple(sorted(np.argsort(-saved.state.theta, kind="stable")[: args.voltages].tolist()))
+    try:
+        ds = record(saved, args.split, args.images, neurons)
+    except ValueError as exc:
+        raise ProtocolError(str(exc)) from exc
+    write_recording(ds, args.output)
+    print(f"recorded {args.images} {args.split} images of {saved.id} (version {saved.version}), "
+          f"voltages of {len(neurons)} neurons, into {args.output}")
+    return 0
+
+
+PLOT_KINDS = ("weights-xy", "weights-yy", "competition-hist", "competition-lines", "raster",
+              "best-spikes", "best-voters", "voltage", "confusion", "per-class",
+              "votes-distribution", "stdp", "learning-curve")
+RECORDING_ONLY = {"raster", "best-spikes", "best-voters", "voltage"}
+
+
+def make_figure(source: str, kind: str, store: Store, image: int = 0, neuron: int | None = None,
+                channel: int = 0):
+    """A figure of ``kind`` from a saved network id or a recording file."""
+    from . import analysis, figures
+    from .recording import read_recording, recording_config
+
+    if kind not in PLOT_KINDS:
+        raise ProtocolError(f"unknown figure kind {kind!r}; kinds: {', '.join(PLOT_KINDS)}")
+    if source.endswith(".nc"):
+        ds = read_recording(source)
+        config, w_xy, w_yy = recording_config(ds), ds["w_xy"].values, ds["w_yy"].values
+        if not 0 <= image < ds.sizes["image"]:
+            raise ProtocolError(f"image {image} is not in the recording (0..{ds.sizes['image'] - 1})")
+        report = None
+        if kind in ("confusion", "per-class", "votes-distribution"):
+            report = analysis.scores(ds)
+    else:
+        saved = store.load(source)
+        if kind in RECORDING_ONLY:
+            raise ProtocolError(f"figure {kind!r} needs a recording: make one with "
+                                f"'brainlc record {saved.id} -o FILE.nc'")
+        config, w_xy, w_yy, report = saved.config, saved.state.w_xy, saved.state.w_yy, saved.record["scores"]
+    if kind == "weights-xy":
+        return figures.weights_xy(config, w_xy)
+    if kind == "weights-yy":
+        return figures.weights_yy(config, w_yy)
+    if kind == "competition-hist":
+        return figures.competition_histogram(w_yy)
+    if kind == "competition-lines":
+        return figures.competition_lines(config, w_xy, w_yy, channel)
+    if kind == "raster":
+        return figures.raster(ds, image)
+    if kind == "best-spikes":
+        return figures.best_spiking(ds, image)
+    if kind == "best-voters":
+        return figures.best_voters(ds, image)
+    if kind == "voltage":
+        if neuron is None:
+            neuron = int(ds["recorded"].values[0]) if "recorded" in ds.coords else 0
+        try:
+            return figures.neuron_voltage(ds, neuron, image)
+        except ValueError as exc:
+            raise ProtocolError(str(exc)) from exc
+    if kind == "confusion":
+        return figures.confusion(report["vote"])
+    if kind == "per-class":
+        return figures.per_class_accuracy(report["vote"])
+    if kind == "votes-distribution":
+        return figures.votes_distribution(report["votes_distribution"])
+    if kind == "stdp":
+        return figures.stdp_window(config)
+    # learning curve: one point per saved version
+    if source.endswith(".nc"):
+        raise ProtocolError("the learning curve needs a saved network id (its versions), not a recording")
+    versions = [store.load(saved.id, v) for v in store.versions(saved.id)]
+    images = [v.record["images_trained"] for v in versions]
+    curves = {m: [v.record["accuracy"][m] for v in versions] for m in ("vote", "linear")}
+    return figures.learning_curve(images, curves)
+
+
+def cmd_plot(args) -> int:
+    fig = make_figure(args.source, args.kind, Store(args.store), args.image, args.neuron, args.channel)
+    fig.savefig(args.output, dpi=args.dpi, bbox_inches="tight")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="brainlc", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -292,6 +389,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_feed)
 
+    p = sub.add_parser("record", parents=[store], help="record a saved network's activity as NetCDF")
+    p.add_argument("id")
+    p.add_argument("--split", default="test", choices=["train", "calibration", "test"])
+    p.add_argument("--images", type=int, default=100)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--voltages", type=int, default=5,
+                       help="record v and theta of the K neurons with the highest theta (default 5)")
+    group.add_argument("--neurons", default=None, help="record v and theta of these neurons, e.g. 0,5,17")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_record)
+    p = sub.add_parser("plot", parents=[store], help="draw a figure from a saved network or a recording")
+    p.add_argument("source", help="a saved network id or a recording FILE.nc")
+    p.add_argument("kind", help=", ".join(PLOT_KINDS))
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--image", type=int, default=0, help="image of the recording (default 0)")
+    p.add_argument("--neuron", type=int, default=None, help="recorded neuron for 'voltage'")
+    p.add_argument("--channel", type=int, default=0, help="channel for 'competition-lines'")
+    p.add_argument("--dpi", type=int, default=120)
+    p.set_defaults(func=cmd_plot)
+
     p = sub.add_parser("info", help="print a preset's network as JSON")
     p.add_argument("preset", help=f"preset name ({', '.join(preset_names())}) or a .toml file")
     p.set_defaults(func=lambda a: print(json.dumps(info(a.preset), indent=2)) or 0)
@@ -303,11 +420,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .experiment import DeviceError
+    from .recording import RecordingError
 
     try:
         return args.func(args)
     except (PresetError, StoreError, ProtocolError, DeviceError, MnistError, ImageError,
-            ConfigError) as exc:
+            ConfigError, RecordingError) as exc:
         print(f"brainlc: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -66,6 +66,7 @@ def project_key(spec: BuildSpec) -> str:
         "images_per_run": spec.images_per_run,
         "input_mode": spec.input_mode,
         "record": list(spec.record),
+        "record_input": spec.record_input,
         "brian2": importlib.metadata.version("brian2"),
         "source": _model_source_digest(),
         "flags": COMPILE_FLAGS,
@@ -176,6 +177,9 @@ def _describe(spec: BuildSpec, objects: dict, device) -> dict:
         "spike_i": result(objects["spikes"], "i"),
         "spike_t": result(objects["spikes"], "t"),
     }
+    if "input_spikes" in objects:
+        outputs["input_spike_i"] = result(objects["input_spikes"], "i")
+        outputs["input_spike_t"] = result(objects["input_spikes"], "t")
     if "state" in objects:
         outputs["record_v"] = result(objects["state"], "v")
         outputs["record_theta"] = result(objects["state"], "theta")
@@ -186,6 +190,7 @@ def _describe(spec: BuildSpec, objects: dict, device) -> dict:
             "images_per_run": spec.images_per_run,
             "input_mode": spec.input_mode,
             "record": list(spec.record),
+            "record_input": spec.record_input,
         },
         "inputs": {
             "w_xy": f"{owner.name}.w",

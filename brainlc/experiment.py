@@ -215,3 +215,36 @@ def predict(saved: SavedNetwork, images: np.ndarray, seed: int = 0) -> dict:
     out["linear"] = saved.linear.predict(counts).tolist()
     out["spikes"] = counts.sum(axis=1).tolist()
     return out
+
+
+def record(saved: SavedNetwork, split: str = "test", images: int = 100,
+           neurons: tuple[int, ...] = (), mnist: Mnist | None = None,
+           show_progress: bool = True) -> "xr.Dataset":
+    """Record a saved network's activity, learning off, as a Dataset (brainlc.recording).
+
+    The images and Poisson draws are those of :func:`evaluate` for the same split and
+    count, so analyses of the recording reproduce the evaluation's numbers.
+    """
+    from .recording import recording_dataset
+    from .store import now
+
+    config = saved.config
+    bad = [n for n in neurons if not 0 <= n < config.n_output]
+    if bad:
+        raise ValueError(f"neurons {bad} do not exist: this network has {config.n_output} (0..{config.n_output - 1})")
+    indices = split_indices(split, images, saved.seed)
+    mnist = mnist or load_mnist()
+    pixels, labels = split_images(mnist, split, indices)
+    net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN, record=tuple(neurons),
+                          record_input=True).compile()
+    with Progress(f"record {split}", images, enabled=show_progress) as bar:
+        result = net.run(saved.state, learning=False, rates=firing_rates(pixels, config),
+                         seed=phase_seed(saved.seed, split), progress=bar)
+    return recording_dataset(
+        config=config, state=saved.state, spike_counts=result.spike_counts,
+        spike_image=result.spike_image, spike_step=result.spike_step,
+        spike_neuron=result.spike_neuron, input_counts=result.input_counts,
+        mnist_index=indices, labels=labels, split=split, seed=saved.seed,
+        recorded=tuple(neurons), voltages=result.voltages, thetas=result.thetas,
+        voting=saved.voting, linear=saved.linear, network_id=saved.id,
+        network_version=saved.version, created=now())

@@ -21,7 +21,10 @@ counts, fitted on the calibration set.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import xarray as xr
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -155,3 +158,48 @@ def votes_distribution(votes: np.ndarray) -> dict:
     ranked = -np.sort(-flat, axis=1)
     return {"mean": ranked.mean(axis=0).tolist(), "min": ranked.min(axis=0).tolist(),
             "max": ranked.max(axis=0).tolist()}
+
+
+def readout_to_dataset(voting: SpikeVoting, linear: Pipeline) -> xr.Dataset:
+    """Fitted readouts as plain arrays (votes per class and neuron; linear parameters)."""
+    scaler, logistic = linear[0], linear[-1]
+    votes = voting.votes_.reshape(N_CLASSES, -1)
+    return xr.Dataset(
+        {
+            "votes": (("class", "neuron"), votes, {"long_name": "mean spike count per calibration class"}),
+            "linear_coef": (("class", "neuron"), logistic.coef_),
+            "linear_intercept": ("class", logistic.intercept_),
+            "linear_scaler_mean": ("neuron", scaler.mean_),
+            "linear_scaler_scale": ("neuron", scaler.scale_),
+        },
+        coords={"class": np.arange(N_CLASSES)},
+        attrs={
+            "vote_method": voting.method_,
+            "vote_methods": json.dumps(list(voting.methods)),
+            "vote_fit_accuracy": json.dumps(voting.fit_accuracy_),
+            "vote_layout": json.dumps([voting.channels, voting.positions]),
+            "linear_classes": json.dumps(logistic.classes_.tolist()),
+            "linear_params": json.dumps(logistic.get_params()),
+        },
+    )
+
+
+def readout_from_dataset(ds: xr.Dataset) -> tuple[SpikeVoting, Pipeline]:
+    """Rebuild fitted readouts from :func:`readout_to_dataset` variables and attributes."""
+    channels, positions = json.loads(ds.attrs["vote_layout"])
+    voting = SpikeVoting(channels, positions, tuple(json.loads(ds.attrs["vote_methods"])))
+    voting.votes_ = ds["votes"].values.reshape(N_CLASSES, channels, positions)
+    voting.classes_ = np.arange(N_CLASSES)
+    voting.method_ = ds.attrs["vote_method"]
+    voting.fit_accuracy_ = json.loads(ds.attrs["vote_fit_accuracy"])
+    scaler = StandardScaler()
+    scaler.mean_ = ds["linear_scaler_mean"].values
+    scaler.scale_ = ds["linear_scaler_scale"].values
+    scaler.var_ = scaler.scale_**2
+    scaler.n_features_in_ = scaler.mean_.size
+    logistic = LogisticRegression(**json.loads(ds.attrs["linear_params"]))
+    logistic.coef_ = ds["linear_coef"].values
+    logistic.intercept_ = ds["linear_intercept"].values
+    logistic.classes_ = np.asarray(json.loads(ds.attrs["linear_classes"]))
+    logistic.n_features_in_ = logistic.coef_.shape[1]
+    return voting, make_pipeline(scaler, logistic)

@@ -37,6 +37,7 @@ class RunResult:
     spike_image, spike_step, spike_neuron : int arrays, one entry per Y spike,
         sorted by time (step within its image, 0..time_per_image-1).
     voltages, thetas : float (image, step, recorded neuron) in mV, or None.
+    input_counts : int32 (image, input neuron) input spikes per image, or None.
     seconds : wall-clock seconds spent in the binary.
     """
 
@@ -47,6 +48,7 @@ class RunResult:
     spike_neuron: np.ndarray
     voltages: np.ndarray | None = None
     thetas: np.ndarray | None = None
+    input_counts: np.ndarray | None = None
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
 
@@ -77,22 +79,25 @@ class CompiledNetwork:
     input_mode : ``"poisson"`` (spikes drawn in C++ from pixel rates) or ``"spikes"``
         (host-made spike trains, as the parity tests use).
     record : Y neuron indices whose v and theta are recorded every step.
+    record_input : also count the input spikes of every image.
     cache_dir : folder of compiled projects (default :func:`brainlc.compiler.cache_root`).
     """
 
     def __init__(self, config: NetworkConfig, images_per_run: int = 100,
                  input_mode: str = "poisson", record: tuple[int, ...] | list[int] = (),
-                 cache_dir: str | Path | None = None) -> None:
+                 record_input: bool = False, cache_dir: str | Path | None = None) -> None:
         self.config = config
         self.images_per_run = images_per_run
         self.input_mode = input_mode
         self.record = tuple(int(r) for r in record)
+        self.record_input = record_input
         self.cache_dir = cache_dir
 
     # ------------------------------------------------------------------ compile
     @property
     def spec(self) -> BuildSpec:
-        return BuildSpec(self.config, self.images_per_run, self.input_mode, self.record)
+        return BuildSpec(self.config, self.images_per_run, self.input_mode, self.record,
+                         self.record_input)
 
     def compile(self) -> "CompiledNetwork":
         """Compile (or find in the cache); sets ``project_``, ``compile_seconds_``."""
@@ -204,13 +209,19 @@ class CompiledNetwork:
             theta=read("theta"),
         )
         steps = cfg.time_per_image
-        step = np.rint(read("spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
-        neuron = read("spike_i").astype(np.int64)
-        image = step // steps
-        keep = image < n_real
-        image, step, neuron = image[keep], step[keep] % steps, neuron[keep]
-        counts = np.zeros((n_real, cfg.n_output), dtype=np.int32)
-        np.add.at(counts, (image, neuron), 1)
+
+        def spikes(prefix: str, n_neurons: int):
+            step = np.rint(read(f"{prefix}spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
+            neuron = read(f"{prefix}spike_i").astype(np.int64)
+            image = step // steps
+            keep = image < n_real
+            image, step, neuron = image[keep], step[keep] % steps, neuron[keep]
+            counts = np.zeros((n_real, n_neurons), dtype=np.int32)
+            np.add.at(counts, (image, neuron), 1)
+            return image, step, neuron, counts
+
+        image, step, neuron, counts = spikes("", cfg.n_output)
+        input_counts = spikes("input_", cfg.n_input)[3] if self.record_input else None
         voltages = thetas = None
         if self.record:
             n_rec = len(self.record)
@@ -221,7 +232,8 @@ class CompiledNetwork:
             thetas = th.reshape(n_real, steps, n_rec)
         for path in results.iterdir():
             path.unlink()
-        return RunResult(new_state, counts, image, step, neuron, voltages, thetas, seconds)
+        return RunResult(new_state, counts, image, step, neuron, voltages, thetas, input_counts,
+                         seconds)
 
     def _concatenate(self, parts: list[RunResult], state: NetworkState, n_images: int) -> RunResult:
         cfg = self.config
@@ -230,10 +242,12 @@ class CompiledNetwork:
             arrays = [getattr(p, name) for p in parts]
             return np.concatenate(arrays) if arrays else np.zeros(empty_shape, dtype=np.int64)
 
-        voltages = thetas = None
+        voltages = thetas = input_counts = None
         if self.record and parts:
             voltages = np.concatenate([p.voltages for p in parts])
             thetas = np.concatenate([p.thetas for p in parts])
+        if self.record_input and parts:
+            input_counts = np.concatenate([p.input_counts for p in parts])
         return RunResult(
             state=state,
             spike_counts=cat("spike_counts", (0, cfg.n_output)).astype(np.int32),
@@ -242,6 +256,7 @@ class CompiledNetwork:
             spike_neuron=cat("spike_neuron", (0,)),
             voltages=voltages,
             thetas=thetas,
+            input_counts=input_counts,
             seconds=sum(p.seconds for p in parts),
             extra={"time_per_image": cfg.time_per_image, "n_images": n_images},
         )

@@ -26,12 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
 
 from .config import ConfigError, NetworkConfig
-from .readout import N_CLASSES, SpikeVoting
+from .readout import SpikeVoting, readout_from_dataset, readout_to_dataset
 from .state import NetworkState
 from .topology import build_connectivity
 
@@ -90,50 +88,6 @@ def state_dataset(config: NetworkConfig, state: NetworkState) -> xr.Dataset:
         attrs={"config": json.dumps(config.to_dict())},
     )
     return ds
-
-
-def readout_dataset(voting: SpikeVoting, linear: Pipeline) -> xr.Dataset:
-    """Votes and the linear readout's fitted parameters."""
-    scaler, logistic = linear[0], linear[-1]
-    return xr.Dataset(
-        {
-            "votes": (("class", "channel", "position"), voting.votes_,
-                      {"long_name": "mean spike count per calibration class"}),
-            "scaler_mean": ("neuron", scaler.mean_),
-            "scaler_scale": ("neuron", scaler.scale_),
-            "coef": (("class", "neuron"), logistic.coef_),
-            "intercept": ("class", logistic.intercept_),
-        },
-        coords={"class": np.arange(N_CLASSES)},
-        attrs={
-            "vote_method": voting.method_,
-            "vote_methods": json.dumps(list(voting.methods)),
-            "fit_accuracy": json.dumps(voting.fit_accuracy_),
-            "linear_classes": json.dumps(logistic.classes_.tolist()),
-            "linear_params": json.dumps(logistic.get_params()),
-        },
-    )
-
-
-def readouts_from_dataset(ds: xr.Dataset) -> tuple[SpikeVoting, Pipeline]:
-    """Rebuild the fitted readouts from :func:`readout_dataset` output."""
-    votes = ds["votes"].values
-    voting = SpikeVoting(votes.shape[1], votes.shape[2], tuple(json.loads(ds.attrs["vote_methods"])))
-    voting.votes_ = votes
-    voting.classes_ = np.arange(N_CLASSES)
-    voting.method_ = ds.attrs["vote_method"]
-    voting.fit_accuracy_ = json.loads(ds.attrs["fit_accuracy"])
-    scaler = StandardScaler()
-    scaler.mean_ = ds["scaler_mean"].values
-    scaler.scale_ = ds["scaler_scale"].values
-    scaler.var_ = scaler.scale_**2
-    scaler.n_features_in_ = scaler.mean_.size
-    logistic = LogisticRegression(**json.loads(ds.attrs["linear_params"]))
-    logistic.coef_ = ds["coef"].values
-    logistic.intercept_ = ds["intercept"].values
-    logistic.classes_ = np.asarray(json.loads(ds.attrs["linear_classes"]))
-    logistic.n_features_in_ = logistic.coef_.shape[1]
-    return voting, make_pipeline(scaler, logistic)
 
 
 def _write_netcdf(ds: xr.Dataset, path: Path) -> None:
@@ -202,7 +156,7 @@ class Store:
             record = {**record, "version": version, "saved": now()}
             _write_netcdf(state_dataset(config, state), tmp / "state.nc")
             if voting is not None and linear is not None:
-                _write_netcdf(readout_dataset(voting, linear), tmp / "readout.nc")
+                _write_netcdf(readout_to_dataset(voting, linear), tmp / "readout.nc")
             (tmp / "record.json").write_text(json.dumps(record, indent=2))
             os.rename(tmp, folder / f"v{version:04d}")  # fails rather than overwrite
         except BaseException:
@@ -235,7 +189,7 @@ class Store:
             voting = linear = None
             if (vdir / "readout.nc").is_file():
                 with xr.open_dataset(vdir / "readout.nc", engine="netcdf4") as ds:
-                    voting, linear = readouts_from_dataset(ds.load())
+                    voting, linear = readout_from_dataset(ds.load())
             state.check(config, build_connectivity(config))
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             raise StoreError(f"store entry {vdir} is corrupt: {exc}") from exc
