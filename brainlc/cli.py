@@ -342,7 +342,10 @@ def make_figure(source: str, kind: str, store: Store, image: int = 0, neuron: in
 
 def cmd_plot(args) -> int:
     fig = make_figure(args.source, args.kind, Store(args.store), args.image, args.neuron, args.channel)
+    import matplotlib.pyplot as plt
+
     fig.savefig(args.output, dpi=args.dpi, bbox_inches="tight")
+    plt.close(fig)
     print(f"wrote {args.output}")
     return 0
 
