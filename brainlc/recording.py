@@ -3,7 +3,7 @@
 The schema (documented in docs/recordings.md) is defined here and only here:
 
 dimensions
-    ``image`` (coords ``mnist_index``, ``label``), ``neuron`` (coords ``channel``,
+    ``image`` (coords ``mnist_index``, ``label``, ``split``), ``neuron`` (coords ``channel``,
     ``row``, ``col``), ``time`` (ms within an image), ``pixel`` (coords ``pixel_row``,
     ``pixel_col``), ``spike`` (one per output spike), ``recorded`` (neurons whose
     voltage is recorded), ``xy_weight``, ``yy_synapse``, ``class``.
@@ -89,6 +89,7 @@ def recording_dataset(*, config: NetworkConfig, state, spike_counts: np.ndarray,
         "image": np.arange(n_img),
         "mnist_index": ("image", np.asarray(mnist_index, dtype=np.int64)),
         "label": ("image", np.asarray(labels, dtype=np.int64)),
+        "split": ("image", np.array([split] * n_img, dtype=object)),
         "time": ("time", np.arange(config.time_per_image) * config.dt, {"units": "ms"}),
         "pixel": np.arange(config.n_input),
         "pixel_row": ("pixel", np.arange(config.n_input) // config.crop),

@@ -41,6 +41,7 @@ def test_schema_dims_coords_units_and_attributes(setup):
     ds = read_recording(setup["test"])
     assert {"image", "neuron", "time", "pixel", "spike", "recorded", "xy_weight", "yy_synapse"} <= set(ds.dims)
     assert ds.sizes["image"] == 200 and ds.sizes["neuron"] == 225 and ds.sizes["time"] == 250
+    assert set(ds.split.values) == {"test"}
     for coord in ("mnist_index", "label", "channel", "row", "col", "xy_pre", "xy_post", "yy_pre", "yy_post"):
         assert coord in ds.coords
     assert ds.spike_count.dims == ("image", "neuron")
