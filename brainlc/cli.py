@@ -173,13 +173,15 @@ def cmd_list(args) -> int:
           f"{'trained':>9}{'vote %':>9}{'linear %':>10}  saved")
     for network_id in ids:
         try:
-            s = store.load(network_id)
-        except StoreError as exc:
+            header = store.header(network_id)
+            version, r = store.records(network_id)[-1]
+            c = header["config"]
+        except (StoreError, KeyError) as exc:
             print(f"{network_id:<30}  unreadable: {exc}")
             continue
-        c, r = s.config, s.record
-        print(f"{s.id:<30}{s.version:>4}{c.architecture:>5}{c.channels:>6}{c.kernel:>4}"
-              f"{c.mean_weight:>8.3g}{c.c_w:>9.4g}{'train' if c.competition_trainable else 'fixed':>6}"
+        comp = "train" if c.get("competition_trainable") else "fixed"
+        print(f"{network_id:<30}{version:>4}{c['architecture']:>5}{c['channels']:>6}{c['kernel']:>4}"
+              f"{c['mean_weight']:>8.3g}{c['c_w']:>9.4g}{comp:>6}"
               f"{r.get('images_trained', 0):>9}{_percent(r['accuracy'].get('vote')):>9}"
               f"{_percent(r['accuracy'].get('linear')):>10}  {r.get('saved', '')}")
     return 0
@@ -334,9 +336,9 @@ def make_figure(source: str, kind: str, store: Store, image: int = 0, neuron: in
     # learning curve: one point per saved version
     if source.endswith(".nc"):
         raise ProtocolError("the learning curve needs a saved network id (its versions), not a recording")
-    versions = [store.load(saved.id, v) for v in store.versions(saved.id)]
-    images = [v.record["images_trained"] for v in versions]
-    curves = {m: [v.record["accuracy"][m] for v in versions] for m in ("vote", "linear")}
+    records = [record for _, record in store.records(saved.id)]
+    images = [r["images_trained"] for r in records]
+    curves = {m: [r["accuracy"][m] for r in records] for m in ("vote", "linear")}
     return figures.learning_curve(images, curves)
 
 

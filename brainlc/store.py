@@ -165,6 +165,28 @@ class Store:
         return self.load(network_id, version)
 
     # ---------------------------------------------------------------- loading
+    def header(self, key: str) -> dict:
+        """The network.json of a saved network (id, preset, seed, config, created)."""
+        folder = self.root / self.resolve(key)
+        try:
+            return json.loads((folder / "network.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"store entry {folder} is corrupt: network.json: {exc}") from exc
+
+    def records(self, key: str) -> list[tuple[int, dict]]:
+        """(version, record.json) of every version, without loading weights."""
+        network_id = self.resolve(key)
+        out = []
+        for version in self.versions(network_id):
+            path = self.root / network_id / f"v{version:04d}" / "record.json"
+            try:
+                out.append((version, json.loads(path.read_text())))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise StoreError(f"store entry {path.parent} is corrupt: {exc}") from exc
+        if not out:
+            raise StoreError(f"store entry {self.root / network_id} has no saved version")
+        return out
+
     def load(self, key: str, version: int | None = None) -> SavedNetwork:
         """Load a saved network (latest version unless given); theta included."""
         network_id = self.resolve(key)
