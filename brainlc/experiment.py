@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import xarray as xr
 
 from .config import NetworkConfig
 from .data import Mnist, load_mnist
@@ -219,7 +220,7 @@ def predict(saved: SavedNetwork, images: np.ndarray, seed: int = 0) -> dict:
 
 def record(saved: SavedNetwork, split: str = "test", images: int = 100,
            neurons: tuple[int, ...] = (), mnist: Mnist | None = None,
-           show_progress: bool = True) -> "xr.Dataset":
+           show_progress: bool = True) -> xr.Dataset:
     """Record a saved network's activity, learning off, as a Dataset (brainlc.recording).
 
     The images and Poisson draws are those of :func:`evaluate` for the same split and

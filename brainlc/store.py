@@ -24,7 +24,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 from sklearn.pipeline import Pipeline
 

@@ -1,7 +1,6 @@
 """Recordings: schema, NetCDF round trip, analysis from the file, figures, notebooks."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
