@@ -34,9 +34,11 @@ import numpy as np
 
 from . import equations as eq
 from .config import NetworkConfig
+from .devices import DEVICES
 from .topology import Connectivity
 
 INPUT_MODES = ("spikes", "poisson")
+
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class BuildSpec:
     input_mode : ``"spikes"`` (host-made trains) or ``"poisson"`` (drawn in C++).
     record : Y neurons whose v and theta are recorded every step (empty: none).
     record_input : also record the input (X) spikes.
+    device : ``"cpp"`` (Brian2's C++ standalone) or ``"cuda"`` (brian2cuda).
     """
 
     config: NetworkConfig
@@ -54,8 +57,11 @@ class BuildSpec:
     input_mode: str = "poisson"
     record: tuple[int, ...] = ()
     record_input: bool = False
+    device: str = "cpp"
 
     def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {self.device!r}")
         if self.input_mode not in INPUT_MODES:
             raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
         if self.images_per_run < 1:
@@ -66,7 +72,7 @@ class BuildSpec:
 
 
 def select_function():
-    """``select(c, a, b)``: a if c else b, for Brian2 code (C++ and numpy)."""
+    """``select(c, a, b)``: a if c else b, for Brian2 code (C++, CUDA and numpy)."""
     from brian2 import Function
 
     func = Function(
@@ -80,6 +86,12 @@ def select_function():
         "cpp",
         "static inline double brainlc_select(const bool c, const double a, const double b)"
         " { return c ? a : b; }",
+        name="brainlc_select",
+    )
+    func.implementations.add_implementation(
+        "cuda",
+        "__host__ __device__ static inline double brainlc_select(const bool c, const double a,"
+        " const double b) { return c ? a : b; }",
         name="brainlc_select",
     )
     return func
@@ -112,12 +124,14 @@ def constants(config: NetworkConfig) -> dict[str, float]:
     }
 
 
-def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
+def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=None) -> dict:
     """Create every Brian2 object of the network; returns them by role.
 
     Must be called with the target device active. Weights, theta and inputs get
     their values at run time (run_args), so the generated code depends only on
-    ``spec``.
+    ``spec``. ``summing_codeobj_class`` is the code object class of the per-image sums
+    of synaptic weights into their target neurons (None: the device's default; on a GPU
+    one that adds atomically, see :func:`brainlc.devices.summing_codeobj_class`).
     """
     from brian2 import (
         NeuronGroup,
@@ -163,7 +177,8 @@ def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
                       on_pre=eq.XY_PRE, on_post=eq.XY_LEARN_POST)
         xy.connect(i=conn.xy_pre, j=conn.xy_post)
         y.run_regularly(eq.GROUP_SUM_RESET, order=0, name="Y_sum_reset", **every_image)
-        xy.run_regularly(eq.XY_SUM, order=1, name="XY_sum", **every_image)
+        xy.run_regularly(eq.XY_SUM, order=1, name="XY_sum", codeobj_class=summing_codeobj_class,
+                         **every_image)
         y.run_regularly(eq.GROUP_SCALE, order=2, name="Y_scale", **every_image)
         xy.run_regularly(eq.XY_SCALE, order=3, name="XY_scale", **every_image)
         objects["w_xy_owner"] = xy
@@ -184,7 +199,8 @@ def build_objects(spec: BuildSpec, conn: Connectivity) -> dict:
         elements = np.arange(conn.n_kernel_elements)
         kf.connect(i=elements, j=elements // (cfg.kernel**2))
         channel.run_regularly(eq.GROUP_SUM_RESET, order=0, name="F_sum_reset", **every_image)
-        kf.run_regularly(eq.KERNEL_SUM, order=1, name="KF_sum", **every_image)
+        kf.run_regularly(eq.KERNEL_SUM, order=1, name="KF_sum", codeobj_class=summing_codeobj_class,
+                         **every_image)
         channel.run_regularly(eq.GROUP_SCALE, order=2, name="F_scale", **every_image)
         kf.run_regularly(eq.KERNEL_SCALE, order=3, name="KF_scale", **every_image)
         objects.update(K=kernel, F=channel, KF=kf, w_xy_owner=kernel)

@@ -25,6 +25,7 @@ import numpy as np
 
 from .config import ConfigError
 from .data import MnistError
+from .devices import DEVICES, DeviceError
 from .presets import PresetError, load_preset, preset_names
 from .protocol import DEFAULT_SIZES, ProtocolError
 from .store import SavedNetwork, Store, StoreError
@@ -359,7 +360,9 @@ def _parser() -> argparse.ArgumentParser:
     store = argparse.ArgumentParser(add_help=False)
     store.add_argument("--store", default=None, help="store folder (default $BRAINLC_HOME or ./networks)")
     device = argparse.ArgumentParser(add_help=False)
-    device.add_argument("--device", default="cpp", choices=["cpp", "cuda"])
+    device.add_argument("--device", default="cpp", choices=list(DEVICES),
+                        help="cpp: CPU (default); cuda: NVIDIA GPU through brian2cuda "
+                             "(Python >= 3.12, pip install 'brainlc[cuda]', the CUDA toolkit)")
 
     p = sub.add_parser("run", parents=[store, device], help="train, calibrate, test and save a network")
     p.add_argument("preset", help=f"preset name ({', '.join(preset_names())}) or a .toml file")
@@ -424,7 +427,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .experiment import DeviceError
+
     from .recording import RecordingError
 
     try:

@@ -1,8 +1,10 @@
-"""Compiles a network once with Brian2's C++ standalone device and caches the project.
+"""Compiles a network once with a Brian2 standalone device and caches the project.
 
+The device is the spec's: Brian2's C++ standalone (``cpp``) or brian2cuda's CUDA
+standalone (``cuda``); :mod:`brainlc.devices` holds what differs between them.
 A compiled project lives in ``<cache>/<key>/`` where ``key`` hashes everything that
-determines the generated code (the :class:`~brainlc.brian_model.BuildSpec`, the Brian2
-version, the model's source and the compiler flags). Next to Brian2's project it stores
+determines the generated code (the :class:`~brainlc.brian_model.BuildSpec`, the
+device's toolchain and flags, the Brian2 version and the model's source). Next to Brian2's project it stores
 ``manifest.json``: the binary's command-line names of the run-time inputs and the
 result file of each output. With that file, any later process runs the binary without
 importing Brian2 or generating code at all.
@@ -15,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import importlib.metadata
 import json
 import os
 import platform
@@ -25,24 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from . import devices
 from .brian_model import BuildSpec, build_objects
 from .topology import build_connectivity
 
 MANIFEST = "manifest.json"
-
-#: Compiler flags: Brian2's defaults without -ffast-math, and without contracting
-#: a*b+c into fused multiply-adds, so that the C++ rounds like the numpy reference.
-COMPILE_FLAGS = ["-w", "-O3", "-march=native", "-fno-fast-math", "-ffp-contract=off", "-std=c++11"]
-
-#: Seeds Brian2's random generators from $BRAINLC_SEED at the start of each run.
-SEED_CODE = """
-{
-    const char* _brainlc_seed = std::getenv("BRAINLC_SEED");
-    if (_brainlc_seed != NULL)
-        for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)
-            brian::_random_generators[_i].seed(std::strtoul(_brainlc_seed, NULL, 10) + _i);
-}
-"""
 
 
 def cache_root() -> Path:
@@ -54,7 +42,7 @@ def cache_root() -> Path:
 def _model_source_digest() -> str:
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("equations.py", "brian_model.py", "compiler.py"):
+    for name in ("equations.py", "brian_model.py", "compiler.py", "devices.py"):
         digest.update((here / name).read_bytes())
     return digest.hexdigest()
 
@@ -67,9 +55,8 @@ def project_key(spec: BuildSpec) -> str:
         "input_mode": spec.input_mode,
         "record": list(spec.record),
         "record_input": spec.record_input,
-        "brian2": importlib.metadata.version("brian2"),
+        "toolchain": devices.toolchain(spec.device),
         "source": _model_source_digest(),
-        "flags": COMPILE_FLAGS,
         "machine": platform.machine(),
     }
     text = json.dumps(payload, sort_keys=True)
@@ -133,21 +120,19 @@ def compile_project(spec: BuildSpec, root: Path | None = None) -> tuple[Path, di
 
 
 def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
-    from brian2 import Network, device, prefs, set_device
+    from brian2 import Network, device
 
     conn = build_connectivity(spec.config)
     previous_cxx = os.environ.get("CXX")
-    if previous_cxx is None and shutil.which("ccache"):
+    # ccache for g++; nvcc takes CXX as its host compiler (-ccbin), which must be one word.
+    if previous_cxx is None and spec.device == "cpp" and shutil.which("ccache"):
         os.environ["CXX"] = "ccache g++"
-    set_device("cpp_standalone", build_on_run=False, directory=str(project))
+    devices.activate(spec.device, project, make_jobs())
     try:
         device.reinit()
         device.activate(build_on_run=False, directory=str(project))
-        prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_FLAGS)
-        prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{make_jobs()}"]
-        prefs.devices.cpp_standalone.openmp_threads = 0
-        objects = build_objects(spec, conn)
-        device.insert_code("main", SEED_CODE)
+        objects = build_objects(spec, conn, devices.summing_codeobj_class(spec.device))
+        device.insert_code("main", devices.SEED_CODE[spec.device])
         members = [obj for key, obj in objects.items()
                    if key not in ("inputs", "learning_flag", "duration", "w_xy_owner")]
         net = Network(*members)
@@ -157,8 +142,7 @@ def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
     finally:
         if previous_cxx is None:
             os.environ.pop("CXX", None)
-        device.reinit()
-        set_device("runtime")
+        devices.deactivate()
     return manifest
 
 
@@ -191,7 +175,9 @@ def _describe(spec: BuildSpec, objects: dict, device) -> dict:
             "input_mode": spec.input_mode,
             "record": list(spec.record),
             "record_input": spec.record_input,
+            "device": spec.device,
         },
+        "toolchain": devices.toolchain(spec.device),
         "inputs": {
             "w_xy": f"{owner.name}.w",
             "w_yy": "YY.w",
@@ -200,5 +186,4 @@ def _describe(spec: BuildSpec, objects: dict, device) -> dict:
             "input": f"{objects['inputs'].name}.values",
         },
         "outputs": outputs,
-        "brian2": importlib.metadata.version("brian2"),
     }

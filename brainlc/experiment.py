@@ -15,6 +15,7 @@ import xarray as xr
 
 from .config import NetworkConfig
 from .data import Mnist, load_mnist
+from .devices import check_runnable
 from .encoding import firing_rates
 from .progress import Progress
 from .protocol import DEFAULT_SIZES, split_images, split_indices
@@ -24,12 +25,9 @@ from .state import NetworkState, initial_state
 from .store import SavedNetwork, Store
 from .topology import build_connectivity
 
-IMAGES_PER_RUN = 100
-DEVICES = ("cpp", "cuda")
-
-
-class DeviceError(RuntimeError):
-    """The requested simulation device is not available."""
+#: Images per invocation of the compiled binary. A GPU binary pays for starting CUDA at
+#: every invocation, so it takes more images at a time.
+IMAGES_PER_RUN = {"cpp": 100, "cuda": 1000}
 
 
 def phase_seed(seed: int, phase: str, offset: int = 0) -> int:
@@ -54,15 +52,13 @@ class Runner:
 
     def __init__(self, config: NetworkConfig, device: str = "cpp", mnist: Mnist | None = None,
                  show_progress: bool = True) -> None:
-        if device not in DEVICES:
-            raise DeviceError(f"unknown device {device!r}; devices: {', '.join(DEVICES)}")
-        if device == "cuda":
-            raise DeviceError("device 'cuda' (brian2cuda) is not supported by this version of "
-                              "brainlc yet; use --device cpp")
+        check_runnable(device)
         self.config = config
+        self.device = device
         self.mnist = mnist
         self.show_progress = show_progress
-        self.net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN).compile()
+        self.net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN[device],
+                                   device=device).compile()
         self.compile_s = self.net.compile_seconds_
 
     def data(self) -> Mnist:
@@ -236,7 +232,7 @@ def record(saved: SavedNetwork, split: str = "test", images: int = 100,
     indices = split_indices(split, images, saved.seed)
     mnist = mnist or load_mnist()
     pixels, labels = split_images(mnist, split, indices)
-    net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN, record=tuple(neurons),
+    net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN["cpp"], record=tuple(neurons),
                           record_input=True).compile()
     with Progress(f"record {split}", images, enabled=show_progress) as bar:
         result = net.run(saved.state, learning=False, rates=firing_rates(pixels, config),

@@ -35,7 +35,7 @@ class RunResult:
     state : weights and theta after the phase.
     spike_counts : int32 (image, neuron), Y spikes per image.
     spike_image, spike_step, spike_neuron : int arrays, one entry per Y spike,
-        sorted by time (step within its image, 0..time_per_image-1).
+        sorted by time, then neuron (step within its image, 0..time_per_image-1).
     voltages, thetas : float (image, step, recorded neuron) in mV, or None.
     input_counts : int32 (image, input neuron) input spikes per image, or None.
     seconds : wall-clock seconds spent in the binary.
@@ -70,7 +70,7 @@ def _chunk_seed(seed: int, chunk: int) -> int:
 
 
 class CompiledNetwork:
-    """One network shape compiled with Brian2's C++ standalone device.
+    """One network shape compiled with a Brian2 standalone device (C++ or CUDA).
 
     Parameters
     ----------
@@ -81,23 +81,27 @@ class CompiledNetwork:
     record : Y neuron indices whose v and theta are recorded every step.
     record_input : also count the input spikes of every image.
     cache_dir : folder of compiled projects (default :func:`brainlc.compiler.cache_root`).
+    device : ``"cpp"`` (CPU, Brian2's C++ standalone) or ``"cuda"`` (GPU, brian2cuda;
+        see :mod:`brainlc.devices`).
     """
 
     def __init__(self, config: NetworkConfig, images_per_run: int = 100,
                  input_mode: str = "poisson", record: tuple[int, ...] | list[int] = (),
-                 record_input: bool = False, cache_dir: str | Path | None = None) -> None:
+                 record_input: bool = False, cache_dir: str | Path | None = None,
+                 device: str = "cpp") -> None:
         self.config = config
         self.images_per_run = images_per_run
         self.input_mode = input_mode
         self.record = tuple(int(r) for r in record)
         self.record_input = record_input
         self.cache_dir = cache_dir
+        self.device = device
 
     # ------------------------------------------------------------------ compile
     @property
     def spec(self) -> BuildSpec:
         return BuildSpec(self.config, self.images_per_run, self.input_mode, self.record,
-                         self.record_input)
+                         self.record_input, self.device)
 
     def compile(self) -> "CompiledNetwork":
         """Compile (or find in the cache); sets ``project_``, ``compile_seconds_``."""
@@ -213,6 +217,8 @@ class CompiledNetwork:
         def spikes(prefix: str, n_neurons: int):
             step = np.rint(read(f"{prefix}spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
             neuron = read(f"{prefix}spike_i").astype(np.int64)
+            order = np.lexsort((neuron, step))  # a GPU records one step's spikes unordered
+            step, neuron = step[order], neuron[order]
             image = step // steps
             keep = image < n_real
             image, step, neuron = image[keep], step[keep] % steps, neuron[keep]
