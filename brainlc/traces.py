@@ -95,3 +95,17 @@ def read_trace(path: Path) -> tuple[xr.Dataset, NetworkConfig]:
     """Open a trace file and rebuild its configuration."""
     ds = xr.load_dataset(path, engine="netcdf4")
     return ds, NetworkConfig.from_dict(json.loads(ds.attrs["config"]))
+
+
+def learning_phases(ds: xr.Dataset) -> list[tuple[int, int, bool]]:
+    """(first image, stop image, learning) of each run of images with one learning flag."""
+    learning = ds.learning.values.astype(bool)
+    bounds = np.flatnonzero(np.diff(learning.astype(int))) + 1
+    return [(int(seg[0]), int(seg[-1]) + 1, bool(learning[seg[0]]))
+            for seg in np.split(np.arange(len(learning)), bounds)]
+
+
+def trace_initial_state(ds: xr.Dataset) -> NetworkState:
+    """A copy of the state a trace starts from."""
+    return NetworkState(ds.w_xy_initial.values.copy(), ds.w_yy_initial.values.copy(),
+                        ds.theta_initial.values.copy())

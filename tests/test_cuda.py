@@ -20,8 +20,7 @@ import pytest
 
 from brainlc import devices
 from brainlc.simulation import CompiledNetwork
-from brainlc.state import NetworkState
-from brainlc.traces import dense_spikes, read_trace
+from brainlc.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
 
 BUILD_PROBLEM = devices.cuda_build_problem()
 RUN_PROBLEM = devices.cuda_run_problem()
@@ -83,21 +82,13 @@ def test_the_binary_seeds_curand_from_the_environment(built):
     assert "random_number_buffer.set_seed(std::strtoull(_brainlc_seed" in main
 
 
-def _phases(ds):
-    learning = ds.learning.values.astype(bool)
-    bounds = np.flatnonzero(np.diff(learning.astype(int))) + 1
-    return [(seg[0], seg[-1] + 1, bool(learning[seg[0]]))
-            for seg in np.split(np.arange(len(learning)), bounds)]
-
-
 @pytest.mark.skipif(RUN_PROBLEM is not None, reason=str(RUN_PROBLEM))
 def test_the_gpu_reproduces_the_reference(built):
     name, ds, cfg, net, code = built
     inputs = dense_spikes(ds, "input", cfg.n_input)
     expected = dense_spikes(ds, "output", cfg.n_output)
-    state = NetworkState(ds.w_xy_initial.values.copy(), ds.w_yy_initial.values.copy(),
-                         ds.theta_initial.values.copy())
-    for start, stop, learning in _phases(ds):
+    state = trace_initial_state(ds)
+    for start, stop, learning in learning_phases(ds):
         result = net.run(state, learning=learning, spikes=inputs[start:stop])
         mismatch = np.argwhere(result.spike_raster() != expected[start:stop])
         assert mismatch.size == 0, f"{name}: first differing (image, step, neuron): {mismatch[:5] + [start, 0, 0]}"
@@ -107,12 +98,25 @@ def test_the_gpu_reproduces_the_reference(built):
     np.testing.assert_allclose(state.theta, ds.theta_final.values, rtol=RTOL, atol=1e-12)
 
 
-@pytest.mark.skipif(RUN_PROBLEM is not None, reason=str(RUN_PROBLEM))
-def test_gpu_runs_with_one_seed_agree(trace_dir):
+@pytest.fixture(scope="module")
+def poisson_net(trace_dir):
+    """The LC trace network with Poisson input drawn on the GPU, as the experiments run it."""
     ds, cfg = read_trace(trace_dir / "trace-lc-fixed.nc")
-    net = CompiledNetwork(cfg, images_per_run=8, device="cuda").compile()  # Poisson input
-    state = NetworkState(ds.w_xy_initial.values.copy(), ds.w_yy_initial.values.copy(),
-                         ds.theta_initial.values.copy())
+    return ds, cfg, CompiledNetwork(cfg, images_per_run=8, device="cuda").compile()
+
+
+def test_poisson_input_is_drawn_from_curand_on_the_gpu(poisson_net):
+    ds, cfg, net = poisson_net
+    assert (net.project_ / "main").is_file()
+    threshold = (net.project_ / "code_objects" / "X_spike_thresholder_codeobject.cu").read_text()
+    assert "_rand(_vectorisation_idx" in threshold and "p_spike" in threshold
+    assert "curand" in (net.project_ / "rand.cu").read_text()
+
+
+@pytest.mark.skipif(RUN_PROBLEM is not None, reason=str(RUN_PROBLEM))
+def test_gpu_runs_with_one_seed_agree(poisson_net):
+    ds, cfg, net = poisson_net
+    state = trace_initial_state(ds)
     rates = np.random.default_rng(0).uniform(0, 63.75, size=(10, cfg.n_input))
     first = net.run(state, learning=True, rates=rates, seed=7)
     second = net.run(state, learning=True, rates=rates, seed=7)

@@ -13,23 +13,11 @@ from brainlc.reference import ReferenceNetwork
 from brainlc.simulation import CompiledNetwork
 from brainlc.state import NetworkState, normalise_xy
 from brainlc.topology import build_connectivity
-from brainlc.traces import dense_spikes, read_trace
+from brainlc.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
 
 TRACE_CASES = ["lc-fixed", "lc-trainable", "c-fixed", "c-trainable", "fc-fixed", "fc-trainable"]
 
 RTOL = 1e-9
-
-
-def _phases(ds):
-    learning = ds.learning.values.astype(bool)
-    bounds = np.flatnonzero(np.diff(learning.astype(int))) + 1
-    return [(seg[0], seg[-1] + 1, bool(learning[seg[0]]))
-            for seg in np.split(np.arange(len(learning)), bounds)]
-
-
-def _initial_state(ds):
-    return NetworkState(ds.w_xy_initial.values.copy(), ds.w_yy_initial.values.copy(),
-                        ds.theta_initial.values.copy())
 
 
 def _assert_state_close(state, ds):
@@ -56,10 +44,10 @@ def test_trace_is_a_real_learning_run(case):
 def test_reference_reproduces_the_stored_trace(case):
     name, ds, cfg = case
     conn = build_connectivity(cfg)
-    ref = ReferenceNetwork(cfg, conn, _initial_state(ds))
+    ref = ReferenceNetwork(cfg, conn, trace_initial_state(ds))
     inputs = dense_spikes(ds, "input", cfg.n_input)
     rasters = []
-    for start, stop, learning in _phases(ds):
+    for start, stop, learning in learning_phases(ds):
         result = ref.run(inputs[start:stop], learning=learning, record=ds.recorded.values)
         rasters.append(result.spikes)
     assert np.array_equal(np.concatenate(rasters), dense_spikes(ds, "output", cfg.n_output))
@@ -72,8 +60,8 @@ def test_compiled_model_reproduces_the_reference_spike_for_spike(case):
                           record=tuple(int(r) for r in ds.recorded.values)).compile()
     inputs = dense_spikes(ds, "input", cfg.n_input)
     expected = dense_spikes(ds, "output", cfg.n_output)
-    state = _initial_state(ds)
-    for start, stop, learning in _phases(ds):
+    state = trace_initial_state(ds)
+    for start, stop, learning in learning_phases(ds):
         result = net.run(state, learning=learning, spikes=inputs[start:stop])
         raster = result.spike_raster()
         mismatch = np.argwhere(raster != expected[start:stop])
