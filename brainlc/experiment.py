@@ -148,7 +148,8 @@ def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0
     state, train_s = runner.train(state, train, seed, 0)
     evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed)
     timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
-    event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
+    event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed,
+             "device": device}
     record = _record(None, event, evaluation, timings, train, train, calibrate, test)
     record["preset"] = preset_name
     network_id = store.new_id(preset_name)
@@ -169,7 +170,8 @@ def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: 
     calibrate, test = int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0))
     evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, saved.seed)
     timings = _timings(runner.compile_s, train_s, images, eval_s, n_eval, start)
-    record = _record(rec, {"event": "train", "images": images, "from_version": saved.version},
+    record = _record(rec, {"event": "train", "images": images, "from_version": saved.version,
+                           "device": device},
                      evaluation, timings, int(rec.get("images_trained", 0)) + images,
                      offset + images, calibrate, test)
     record["preset"] = saved.preset
@@ -191,7 +193,7 @@ def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | N
     evaluation, eval_s, n_eval = runner.evaluate(saved.state, calibrate, test, saved.seed)
     timings = _timings(runner.compile_s, 0.0, 0, eval_s, n_eval, start)
     record = _record(rec, {"event": "evaluate", "calibrate": calibrate, "test": test,
-                           "from_version": saved.version},
+                           "from_version": saved.version, "device": device},
                      evaluation, timings, int(rec.get("images_trained", 0)),
                      int(rec.get("train_offset", 0)), calibrate, test)
     record["preset"] = saved.preset

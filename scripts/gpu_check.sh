@@ -14,7 +14,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-/tmp/brainlc-gpu-check}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/brainlc-site BRAINLC_DATA=/tmp/brainlc-mnist \
-    BRAINLC_CACHE=/tmp/brainlc-compiled
+    BRAINLC_CACHE=${BRAINLC_CACHE:-/tmp/brainlc-compiled}
 status=0
 {
     set -e

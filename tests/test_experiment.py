@@ -70,6 +70,7 @@ def test_list_show_train_evaluate_and_versions(trained, store, capsys):
     assert not np.array_equal(v1.state.w_xy, v2.state.w_xy)
     assert np.array_equal(v2.state.w_xy, v3.state.w_xy) and v3.record["test_images"] == 200
     assert [e["event"] for e in v3.record["history"]] == ["run", "train", "evaluate"]
+    assert [e["device"] for e in v3.record["history"]] == ["cpp", "cpp", "cpp"]
     capsys.readouterr()
     assert main(["show", network_id, "--store", str(store)]) == 0
     shown = capsys.readouterr().out
