@@ -250,10 +250,10 @@ def activate(device: str, project: Path, jobs: int) -> None:
     prefs.codegen.cpp.library_dirs = [str(links), str(lib)]
     prefs.codegen.cpp.runtime_library_dirs = [str(lib)]
     backend.compute_capability = compute_capability()
-    if not visible_gpus():
-        # Compile without a GPU: do not ask nvidia-smi/deviceQuery which one to use.
-        backend.detect_gpus = False
-        backend.gpu_id = 0
+    # brian2cuda's own detection needs nvidia-smi -L and CUDA's deviceQuery sample, and
+    # fails without a GPU: the binary uses the first visible GPU (CUDA_VISIBLE_DEVICES).
+    backend.detect_gpus = False
+    backend.gpu_id = 0
     prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{jobs}"]
     set_device("cuda_standalone", build_on_run=False, directory=str(project))
 
