@@ -209,8 +209,10 @@ def toolchain(device: str) -> dict:
     facts = {"device": device, "brian2": importlib.metadata.version("brian2"),
              "gcc_flags": [*GCC_FLAGS, CPP_STANDARD[device]]}
     if device == "cuda":
+        curand = curand_dirs()
         facts.update(brian2cuda=brian2cuda_version(), nvcc_flags=NVCC_FLAGS,
-                     compute_capability=compute_capability(), cuda=str(cuda_root()))
+                     compute_capability=compute_capability(), cuda=str(cuda_root()),
+                     curand=str(curand[1]) if curand else None)  # the binary's rpath
     return facts
 
 
