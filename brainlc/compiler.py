@@ -127,8 +127,8 @@ def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
     # ccache for g++; nvcc takes CXX as its host compiler (-ccbin), which must be one word.
     if previous_cxx is None and spec.device == "cpp" and shutil.which("ccache"):
         os.environ["CXX"] = "ccache g++"
-    devices.activate(spec.device, project, make_jobs())
     try:
+        devices.activate(spec.device, project, make_jobs())
         device.reinit()
         device.activate(build_on_run=False, directory=str(project))
         objects = build_objects(spec, conn, devices.summing_codeobj_class(spec.device))

@@ -225,6 +225,9 @@ def activate(device: str, project: Path, jobs: int) -> None:
     from brian2 import prefs, set_device
 
     check_known(device)
+    problem = cuda_build_problem() if device == "cuda" else None
+    if problem:
+        raise DeviceError(problem)
     _saved_prefs.update({name: prefs[name] for name in _CHANGED_PREFS})
     prefs.codegen.cpp.extra_compile_args_gcc = [*GCC_FLAGS, CPP_STANDARD[device]]
     if device == "cpp":
@@ -232,9 +235,6 @@ def activate(device: str, project: Path, jobs: int) -> None:
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{jobs}"]
         prefs.devices.cpp_standalone.openmp_threads = 0
         return
-    problem = cuda_build_problem()
-    if problem:
-        raise DeviceError(problem)
     importlib.import_module("brian2cuda")  # registers the cuda_standalone device
 
     backend = prefs.devices.cuda_standalone.cuda_backend

@@ -133,3 +133,19 @@ def test_the_cli_names_what_the_cuda_device_lacks_here(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == f"brainlc: error: {devices.cuda_run_problem()}"
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(devices.cuda_build_problem() is None, reason="this machine can compile CUDA")
+def test_a_cuda_build_that_cannot_happen_here_says_why_and_changes_nothing(tmp_path):
+    import re
+
+    from brian2 import get_device, prefs
+
+    from brainlc.simulation import CompiledNetwork
+
+    flags, cxx = prefs["codegen.cpp.extra_compile_args_gcc"], os.environ.get("CXX")
+    with pytest.raises(DeviceError, match=re.escape(devices.cuda_build_problem())):
+        CompiledNetwork(_small_config(), 2, device="cuda", cache_dir=tmp_path).compile()
+    assert get_device().__class__.__name__ == "RuntimeDevice"
+    assert prefs["codegen.cpp.extra_compile_args_gcc"] == flags and os.environ.get("CXX") == cxx
+    assert not list(tmp_path.glob("*/main"))
