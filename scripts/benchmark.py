@@ -15,15 +15,12 @@ Usage: python scripts/benchmark.py [--preset lc-100-k12] [--images 200] [--repea
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import statistics
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from benchlib import machine, network, time_repeats, write_report
 
 from brainlc import __version__
 from brainlc.data import load_mnist
@@ -62,16 +59,7 @@ def main() -> None:
         compile_cached = time.perf_counter() - start
         assert again.project_ == net.project_
 
-        train_ms, eval_ms = [], []
-        for r in range(args.repeats):
-            chunk = rates[r * args.images : (r + 1) * args.images]
-            t0 = time.perf_counter()
-            result = net.run(state, learning=True, rates=chunk, seed=r)
-            train_ms.append((time.perf_counter() - t0) * 1000 / len(chunk))
-            state = result.state
-            t0 = time.perf_counter()
-            net.run(state, learning=False, rates=chunk, seed=r)
-            eval_ms.append((time.perf_counter() - t0) * 1000 / len(chunk))
+        timed, _ = time_repeats(net, state, rates, args.images, args.repeats)
 
     rng = np.random.default_rng(0)
     ref_spikes = original_poisson_trains(rates[: args.reference_images], cfg.time_per_image, rng)
@@ -83,30 +71,21 @@ def main() -> None:
     report = {
         "preset": args.preset,
         "brainlc": __version__,
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores_visible": len(os.sched_getaffinity(0))},
-        "network": {"neurons": cfg.n_output, "xy_synapses": int(conn.xy_pre.size),
-                    "yy_synapses": int(conn.yy_pre.size)},
+        "machine": machine(),
+        "network": network(cfg, conn),
         "images_per_repeat": args.images,
         "repeats": args.repeats,
         "compile_s_uncached": round(compile_uncached, 2),
         "compile_s_cached": round(compile_cached, 3),
-        "train_ms_per_image": [round(x, 3) for x in train_ms],
-        "eval_ms_per_image": [round(x, 3) for x in eval_ms],
-        "train_ms_per_image_median": round(statistics.median(train_ms), 3),
-        "eval_ms_per_image_median": round(statistics.median(eval_ms), 3),
+        **timed,
         "baseline": {
             "name": "brainlc.reference (numpy, step by step), training",
             "images": args.reference_images,
             "train_ms_per_image": round(ref_ms, 1),
         },
-        "speedup_vs_baseline_train": round(ref_ms / statistics.median(train_ms), 1),
+        "speedup_vs_baseline_train": round(ref_ms / timed["train_ms_per_image_median"], 1),
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text + "\n")
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,10 @@ Usage: python scripts/benchmark_devices.py [--preset lc-100-k12] [--devices cpp 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import statistics
 import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
+from benchlib import machine, network, time_repeats, write_report
 
 from brainlc import __version__, devices
 from brainlc.data import load_mnist
@@ -38,25 +33,11 @@ def time_device(device: str, cfg, state, rates: np.ndarray, images: int, repeats
     with tempfile.TemporaryDirectory(prefix=f"brainlc-bench-{device}-") as cache:
         net = CompiledNetwork(cfg, images_per_run=min(IMAGES_PER_RUN[device], images),
                               cache_dir=cache, device=device).compile()
-        train_ms, eval_ms, counts = [], [], []
-        for r in range(repeats):
-            chunk = rates[r * images:(r + 1) * images]
-            t0 = time.perf_counter()
-            trained = net.run(state, learning=True, rates=chunk, seed=r)
-            train_ms.append((time.perf_counter() - t0) * 1000 / images)
-            state = trained.state
-            t0 = time.perf_counter()
-            tested = net.run(state, learning=False, rates=chunk, seed=r)
-            eval_ms.append((time.perf_counter() - t0) * 1000 / images)
-            counts.append(tested.spike_counts)
-    return {
-        "compile_s_uncached": round(net.compile_seconds_, 2),
-        "train_ms_per_image": [round(x, 3) for x in train_ms],
-        "eval_ms_per_image": [round(x, 3) for x in eval_ms],
-        "train_ms_per_image_median": round(statistics.median(train_ms), 3),
-        "eval_ms_per_image_median": round(statistics.median(eval_ms), 3),
-        "_counts": np.concatenate(counts),
-    }
+        timed, counts = time_repeats(net, state, rates, images, repeats)
+    spikes = counts.sum(axis=1)
+    return {"compile_s_uncached": round(net.compile_seconds_, 2), **timed,
+            "mean_spikes_per_image": round(float(spikes.mean()), 2),
+            "images_without_spikes": int(np.sum(spikes == 0))}
 
 
 def main() -> None:
@@ -82,31 +63,21 @@ def main() -> None:
     base_name = args.devices[0]
     base = results[base_name]
     for name, result in results.items():
-        counts = result.pop("_counts")
-        result["mean_spikes_per_image"] = round(float(counts.sum(axis=1).mean()), 2)
-        result["images_without_spikes"] = int(np.sum(counts.sum(axis=1) == 0))
         if name != base_name:
             for phase in ("train", "eval"):
                 key = f"{phase}_ms_per_image_median"
                 result[f"{phase}_speed_vs_{base_name}"] = round(base[key] / result[key], 3)
-    gpus = devices.visible_gpus()
     report = {
         "preset": args.preset,
         "brainlc": __version__,
-        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine(),
-                    "cores_visible": len(os.sched_getaffinity(0)), "gpus": gpus},
-        "network": {"neurons": cfg.n_output, "xy_synapses": int(conn.xy_pre.size),
-                    "yy_synapses": int(conn.yy_pre.size)},
+        "machine": machine(gpus=devices.visible_gpus()),
+        "network": network(cfg, conn),
         "images_per_repeat": args.images,
         "repeats": args.repeats,
         "baseline": base_name,
         "devices": results,
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text(text + "\n")
+    write_report(report, args.output)
 
 
 if __name__ == "__main__":
