@@ -40,7 +40,6 @@ from .topology import Connectivity
 INPUT_MODES = ("spikes", "poisson")
 
 
-
 @dataclass(frozen=True)
 class BuildSpec:
     """What determines the generated code of one compiled network.

@@ -427,7 +427,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-
     from .recording import RecordingError
 
     try:

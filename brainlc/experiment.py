@@ -54,7 +54,6 @@ class Runner:
                  show_progress: bool = True) -> None:
         check_runnable(device)
         self.config = config
-        self.device = device
         self.mnist = mnist
         self.show_progress = show_progress
         self.net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN[device],

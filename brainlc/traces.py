@@ -44,17 +44,11 @@ def make_trace(config: NetworkConfig, state: NetworkState, input_spikes: np.ndar
     conn = build_connectivity(config)
     reference = ReferenceNetwork(config, conn, state)
     spikes, voltages, thetas = [], [], []
-    # consecutive images with the same learning flag run as one phase
-    start = 0
-    while start < len(learning):
-        stop = start
-        while stop < len(learning) and learning[stop] == learning[start]:
-            stop += 1
-        result = reference.run(input_spikes[start:stop], learning=bool(learning[start]), record=record)
+    for start, stop, learning_on in learning_phases(learning):
+        result = reference.run(input_spikes[start:stop], learning=learning_on, record=record)
         spikes.append(result.spikes)
         voltages.append(result.voltages)
         thetas.append(result.thetas)
-        start = stop
     final = reference.state
     data = {
         "learning": ("image", np.asarray(learning, dtype=np.int8)),
@@ -97,9 +91,13 @@ def read_trace(path: Path) -> tuple[xr.Dataset, NetworkConfig]:
     return ds, NetworkConfig.from_dict(json.loads(ds.attrs["config"]))
 
 
-def learning_phases(ds: xr.Dataset) -> list[tuple[int, int, bool]]:
-    """(first image, stop image, learning) of each run of images with one learning flag."""
-    learning = ds.learning.values.astype(bool)
+def learning_phases(learning: np.ndarray) -> list[tuple[int, int, bool]]:
+    """(first image, stop image, learning) of each run of images with one learning flag.
+
+    ``learning`` holds one flag per image (a trace's ``learning`` variable); each run is
+    presented as one phase.
+    """
+    learning = np.asarray(learning).astype(bool)
     bounds = np.flatnonzero(np.diff(learning.astype(int))) + 1
     return [(int(seg[0]), int(seg[-1]) + 1, bool(learning[seg[0]]))
             for seg in np.split(np.arange(len(learning)), bounds)]

@@ -88,7 +88,7 @@ def test_the_gpu_reproduces_the_reference(built):
     inputs = dense_spikes(ds, "input", cfg.n_input)
     expected = dense_spikes(ds, "output", cfg.n_output)
     state = trace_initial_state(ds)
-    for start, stop, learning in learning_phases(ds):
+    for start, stop, learning in learning_phases(ds.learning.values):
         result = net.run(state, learning=learning, spikes=inputs[start:stop])
         mismatch = np.argwhere(result.spike_raster() != expected[start:stop])
         assert mismatch.size == 0, f"{name}: first differing (image, step, neuron): {mismatch[:5] + [start, 0, 0]}"

@@ -47,7 +47,7 @@ def test_reference_reproduces_the_stored_trace(case):
     ref = ReferenceNetwork(cfg, conn, trace_initial_state(ds))
     inputs = dense_spikes(ds, "input", cfg.n_input)
     rasters = []
-    for start, stop, learning in learning_phases(ds):
+    for start, stop, learning in learning_phases(ds.learning.values):
         result = ref.run(inputs[start:stop], learning=learning, record=ds.recorded.values)
         rasters.append(result.spikes)
     assert np.array_equal(np.concatenate(rasters), dense_spikes(ds, "output", cfg.n_output))
@@ -61,7 +61,7 @@ def test_compiled_model_reproduces_the_reference_spike_for_spike(case):
     inputs = dense_spikes(ds, "input", cfg.n_input)
     expected = dense_spikes(ds, "output", cfg.n_output)
     state = trace_initial_state(ds)
-    for start, stop, learning in learning_phases(ds):
+    for start, stop, learning in learning_phases(ds.learning.values):
         result = net.run(state, learning=learning, spikes=inputs[start:stop])
         raster = result.spike_raster()
         mismatch = np.argwhere(raster != expected[start:stop])
