@@ -4,10 +4,10 @@ The device is the spec's: Brian2's C++ standalone (``cpp``) or brian2cuda's CUDA
 standalone (``cuda``); :mod:`brainlc.devices` holds what differs between them.
 A compiled project lives in ``<cache>/<key>/`` where ``key`` hashes everything that
 determines the generated code (the :class:`~brainlc.brian_model.BuildSpec`, the
-device's toolchain and flags, the Brian2 version and the model's source). Next to Brian2's project it stores
-``manifest.json``: the binary's command-line names of the run-time inputs and the
-result file of each output. With that file, any later process runs the binary without
-importing Brian2 or generating code at all.
+device's toolchain and flags, the Brian2 version and the model's source). Next to
+Brian2's project it stores ``manifest.json``: the binary's command-line names of the
+run-time inputs and the result file of each output. With that file, any later process
+runs the binary without importing Brian2 or generating code at all.
 
 Cache folder: ``$BRAINLC_CACHE`` or ``~/.cache/brainlc/compiled``.
 """
@@ -47,15 +47,20 @@ def _model_source_digest() -> str:
     return digest.hexdigest()
 
 
-def project_key(spec: BuildSpec) -> str:
-    """Hash of everything that determines the compiled code of ``spec``."""
+def project_key(spec: BuildSpec, toolchain: dict | None = None) -> str:
+    """Hash of everything that determines the compiled code of ``spec``.
+
+    ``toolchain``: :func:`brainlc.devices.toolchain` of the spec's device, if known.
+    """
+    if toolchain is None:
+        toolchain = devices.toolchain(spec.device)
     payload = {
         "config": spec.config.to_dict(),
         "images_per_run": spec.images_per_run,
         "input_mode": spec.input_mode,
         "record": list(spec.record),
         "record_input": spec.record_input,
-        "toolchain": devices.toolchain(spec.device),
+        "toolchain": toolchain,
         "source": _model_source_digest(),
         "machine": platform.machine(),
     }
@@ -102,7 +107,8 @@ def compile_project(spec: BuildSpec, root: Path | None = None) -> tuple[Path, di
     Seconds spent is 0 when the project came from the cache.
     """
     root = cache_root() if root is None else root
-    project = root / project_key(spec)
+    toolchain = devices.toolchain(spec.device)
+    project = root / project_key(spec, toolchain)
     manifest = load_manifest(project)
     if manifest is not None:
         return project, manifest, 0.0
@@ -113,13 +119,13 @@ def compile_project(spec: BuildSpec, root: Path | None = None) -> tuple[Path, di
         start = time.perf_counter()
         if project.exists():
             shutil.rmtree(project)  # an interrupted build: start again
-        manifest = _build_with_brian(spec, project)
+        manifest = _build_with_brian(spec, project, toolchain)
         (project / f"{MANIFEST}.tmp").write_text(json.dumps(manifest, indent=1))
         os.replace(project / f"{MANIFEST}.tmp", project / MANIFEST)
         return project, manifest, time.perf_counter() - start
 
 
-def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
+def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict) -> dict:
     from brian2 import Network, device
 
     conn = build_connectivity(spec.config)
@@ -128,7 +134,7 @@ def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
     if previous_cxx is None and spec.device == "cpp" and shutil.which("ccache"):
         os.environ["CXX"] = "ccache g++"
     try:
-        devices.activate(spec.device, project, make_jobs())
+        devices.activate(spec.device, project, make_jobs(), toolchain.get("compute_capability"))
         device.reinit()
         device.activate(build_on_run=False, directory=str(project))
         objects = build_objects(spec, conn, devices.summing_codeobj_class(spec.device))
@@ -138,7 +144,7 @@ def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
         net = Network(*members)
         net.run(objects["duration"])
         device.build(directory=str(project), compile=True, run=False, with_output=False)
-        manifest = _describe(spec, objects, device)
+        manifest = _describe(spec, objects, device, toolchain)
     finally:
         if previous_cxx is None:
             os.environ.pop("CXX", None)
@@ -146,7 +152,7 @@ def _build_with_brian(spec: BuildSpec, project: Path) -> dict:
     return manifest
 
 
-def _describe(spec: BuildSpec, objects: dict, device) -> dict:
+def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
     """Command-line names of inputs and file names of outputs of the built binary."""
 
     def result(owner, name):
@@ -177,7 +183,7 @@ def _describe(spec: BuildSpec, objects: dict, device) -> dict:
             "record_input": spec.record_input,
             "device": spec.device,
         },
-        "toolchain": devices.toolchain(spec.device),
+        "toolchain": toolchain,
         "inputs": {
             "w_xy": f"{owner.name}.w",
             "w_yy": "YY.w",

@@ -12,11 +12,12 @@ cache key of a compiled project.
 ``cuda``
     brian2cuda's ``cuda_standalone`` (``pip install 'brainlc[cuda]'``, Python >= 3.12, the
     CUDA toolkit). nvcc compiles with C++17 (CUDA 13 needs it), without fast math and
-    without fused multiply-adds, for one compute capability: the GPU's when one is
-    visible, else ``$BRAINLC_CUDA_COMPUTE_CAPABILITY`` (default 9.0, H100/H200), so that a
-    project can be compiled on a machine without a GPU. Several synapses that add to one
-    neuron in the same step do so with atomic additions, in an order that varies from run
-    to run: results agree with the CPU's to rounding, not bit for bit (docs/model.md).
+    without fused multiply-adds, for one compute capability:
+    ``$BRAINLC_CUDA_COMPUTE_CAPABILITY``, else the first visible GPU's, else 9.0
+    (H100/H200), so that a project can be compiled on a machine without a GPU. Several
+    synapses that add to one neuron in the same step do so with atomic additions, in an
+    order that varies from run to run: results agree with the CPU's to rounding, not bit
+    for bit (docs/gpu.md).
 """
 
 from __future__ import annotations
@@ -216,10 +217,11 @@ def toolchain(device: str) -> dict:
     return facts
 
 
-def activate(device: str, project: Path, jobs: int) -> None:
+def activate(device: str, project: Path, jobs: int, cuda_capability: float | None = None) -> None:
     """Make ``device`` Brian2's current device, building into ``project``.
 
-    Sets the preferences of exact arithmetic and at most ``jobs`` compiler jobs. Must be
+    Sets the preferences of exact arithmetic and at most ``jobs`` compiler jobs; CUDA code
+    is compiled for ``cuda_capability`` (default :func:`compute_capability`). Must be
     followed by :func:`deactivate`.
     """
     from brian2 import prefs, set_device
@@ -251,7 +253,7 @@ def activate(device: str, project: Path, jobs: int) -> None:
         (links / "libcurand.so").symlink_to(target)
     prefs.codegen.cpp.library_dirs = [str(links), str(lib)]
     prefs.codegen.cpp.runtime_library_dirs = [str(lib)]
-    backend.compute_capability = compute_capability()
+    backend.compute_capability = cuda_capability or compute_capability()
     # brian2cuda's own detection needs nvidia-smi -L and CUDA's deviceQuery sample, and
     # fails without a GPU: the binary uses the first visible GPU (CUDA_VISIBLE_DEVICES).
     backend.detect_gpus = False
