@@ -3,7 +3,8 @@
 # numpy, sympy, Cython, Jinja2, xarray, scikit-learn; nvcc and cuRAND; no package index):
 #   1. installs the wheels and MNIST that scripts/prepare_gpu_check.sh put in .gpu/, and
 #      brainlc itself, into /tmp;
-#   2. python -m pytest -m cuda: compiles the trace networks for this GPU, checks the
+#   2. scripts/prebuild_cuda_tests.py compiles the test networks in parallel processes;
+#      python -m pytest -m cuda: compiles the trace networks for this GPU, checks the
 #      generated code, runs them and compares spikes, weights and thresholds with the
 #      numpy reference; runs one network twice with one seed;
 #   3. scripts/benchmark_devices.py: lc-100-k12 on the CPU and the GPU side by side.
@@ -30,6 +31,7 @@ status=0
     cd /tmp  # import the installed brainlc, not the source folder
     python3 -c "import brainlc, brian2, brian2cuda; from brainlc import devices; print('brainlc', brainlc.__version__, 'brian2', brian2.__version__, 'brian2cuda', devices.brian2cuda_version(), 'nvcc', devices.nvcc_path(), 'curand', devices.curand_dirs(), 'gpus', devices.visible_gpus())"
     set +e
+    time python3 "$repo/scripts/prebuild_cuda_tests.py" || status=1
     python3 -m pytest -c "$repo/pyproject.toml" --rootdir "$repo" -p no:cacheprovider -m cuda -v \
         --junitxml "$out/cuda-tests.xml" "$repo/tests/test_cuda.py" || status=1
     python3 "$repo/scripts/benchmark_devices.py" --devices cpp cuda --images 40 --repeats 3 \
