@@ -15,8 +15,8 @@ from .readout import (
     accuracy_report,
     linear_readout,
     readout_from_dataset,
-    voting_methods,
     votes_distribution,
+    voting_methods,
 )
 from .recording import recording_config
 
@@ -72,7 +72,7 @@ def fit_votes(calibration: xr.Dataset) -> SpikeVoting:
 
 def fit_linear(calibration: xr.Dataset, seed: int = 0):
     """The linear readout fitted on a calibration recording."""
-    return linear_readout(seed).fit(spike_counts(calibration), calibration["label"].values)
+    return linear_readout(spike_counts(calibration), calibration["label"].values, seed)
 
 
 def spike_statistics(ds: xr.Dataset) -> dict:

@@ -123,7 +123,33 @@ def constants(config: NetworkConfig) -> dict[str, float]:
     }
 
 
-def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=None) -> dict:
+@dataclass
+class NetworkObjects:
+    """The Brian2 objects of one network, by role.
+
+    ``members`` are the objects of the Brian2 ``Network``, in the order they were created
+    (Brian2 keeps that order between objects of the same slot and order, so it is part of
+    the exact schedule); ``roles`` names every object (X, Y, XY, YY, spikes, and K, F, KF
+    for C, input_spikes and state when recorded); ``inputs`` and ``learning_flag`` are the
+    run-time arrays; ``w_xy_owner`` holds the X->Y weights (XY, or K for C); ``duration``
+    is the simulated time of one invocation.
+    """
+
+    members: list
+    roles: dict
+    inputs: object
+    learning_flag: object
+    w_xy_owner: object
+    duration: object
+
+    def __getitem__(self, role: str):
+        return self.roles[role]
+
+    def __contains__(self, role: str) -> bool:
+        return role in self.roles
+
+
+def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=None) -> NetworkObjects:
     """Create every Brian2 object of the network; returns them by role.
 
     Must be called with the target device active. Weights, theta and inputs get
@@ -241,5 +267,8 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
     if spec.record:
         objects["state"] = StateMonitor(y, ["v", "theta"], record=list(spec.record),
                                         when="end", name="Y_state")
-    objects["duration"] = (n_img * steps + 1) * cfg.dt * ms
-    return objects
+    runtime = ("inputs", "learning_flag", "w_xy_owner")
+    return NetworkObjects(members=[obj for key, obj in objects.items() if key not in runtime],
+                          roles={key: obj for key, obj in objects.items() if key not in runtime},
+                          inputs=objects["inputs"], learning_flag=objects["learning_flag"],
+                          w_xy_owner=objects["w_xy_owner"], duration=(n_img * steps + 1) * cfg.dt * ms)

@@ -7,37 +7,42 @@
   brainlc evaluate ID        recalibrate and retest (saves a new version)
   brainlc feed ID IMAGE.png  classify your own digit image
   brainlc delete ID          remove a saved network
+  brainlc import FOLDER      add results that a failed save recovered
   brainlc record ID -o F.nc  record activity (spikes, voltages) as NetCDF
   brainlc plot ID|F.nc KIND -o F.png   draw one of the thesis's figures
   brainlc info PRESET        a preset's network as JSON
   brainlc presets            preset names
+
+Environment: BRAINLC_HOME (store folder), BRAINLC_DATA (MNIST), BRAINLC_CACHE (compiled
+networks). Everything that can be checked is checked before any simulation; an error is
+one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import os
+import signal
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 
-import numpy as np
-
-from .config import ConfigError
-from .data import MnistError
-from .devices import DEVICES, DeviceError
+from . import __version__
+from .errors import BrainlcError
 from .presets import PresetError, load_preset, preset_names
-from .protocol import DEFAULT_SIZES, ProtocolError
+from .protocol import DEFAULT_SIZES, MAX_SEED, ProtocolError, check_neurons, check_seed, check_sizes
 from .store import SavedNetwork, Store, StoreError
-from .topology import build_connectivity
 
-
-class ImageError(ValueError):
-    """A user image that cannot be read."""
+DEVICES = ("cpp", "cuda")  # brainlc.devices.DEVICES, without importing it for --help
 
 
 def info(preset_name: str) -> dict:
     """A preset's description as a JSON-ready dictionary."""
+    from .topology import build_connectivity
+
     preset = load_preset(preset_name)
     cfg = preset.config
     conn = build_connectivity(cfg)
@@ -63,41 +68,21 @@ def info(preset_name: str) -> dict:
     }
 
 
-def read_digit_image(path: str | Path) -> np.ndarray:
-    """A user's digit image prepared like MNIST: uint8 (1, 28, 28), bright ink on black.
-
-    The image is turned to grey levels and inverted when its border is brighter than
-    mid-grey (dark ink on light paper). As MNIST was made: the ink's bounding box is scaled
-    to fit a 20 x 20 box (aspect kept) and placed in a 28 x 28 frame with its centre of
-    mass at the centre. The usual centre crop and intensity scaling then apply.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            grey = np.asarray(img.convert("L"), dtype=np.float64)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise ImageError(f"cannot read image {path}: {exc}") from exc
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    if border.mean() > 127.5:
-        grey = 255.0 - grey
-    ink = grey > 0.2 * grey.max() if grey.max() > 0 else np.zeros_like(grey, dtype=bool)
-    if not ink.any():
-        raise ImageError(f"image {path} has no visible ink")
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    box = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    scale = 20.0 / max(box.shape)
-    size = (max(1, round(box.shape[1] * scale)), max(1, round(box.shape[0] * scale)))
-    small = np.asarray(Image.fromarray(box.astype(np.uint8)).resize(size, Image.Resampling.LANCZOS),
-                       dtype=np.float64)
-    frame = np.zeros((28, 28))
-    mass = small.sum()
-    cy = (small.sum(axis=1) @ np.arange(small.shape[0])) / mass
-    cx = (small.sum(axis=0) @ np.arange(small.shape[1])) / mass
-    top = int(np.clip(round(13.5 - cy), 0, 28 - small.shape[0]))
-    left = int(np.clip(round(13.5 - cx), 0, 28 - small.shape[1]))
-    frame[top : top + small.shape[0], left : left + small.shape[1]] = small
-    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)[None]
+def check_output_path(path: str | None, suffixes: tuple[str, ...], option: str) -> None:
+    """Refuse an output file that could not be written, before any work."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        raise ProtocolError(f"{option} {path}: unknown file type {target.suffix or '(none)'!r}; "
+                            f"use {', '.join(suffixes)}")
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise ProtocolError(f"{option} {path} is a folder")
+    if not folder.is_dir():
+        raise ProtocolError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise ProtocolError(f"{option} {path}: not writable")
 
 
 def _percent(x: float | None) -> str:
@@ -149,16 +134,54 @@ def _paper(preset: str) -> dict:
         return {}
 
 
+
+def _summary_json(saved: SavedNetwork) -> dict:
+    rec = saved.record
+    return {"id": saved.id, "version": saved.version, "preset": saved.preset,
+            "parent": rec.get("parent"), "branch": rec.get("branch", False),
+            "accuracy": rec["accuracy"], "error": rec["error"], "timings": rec["timings"]}
+
+
+def _header(saved: SavedNetwork) -> str:
+    rec = saved.record
+    lineage = ""
+    if rec.get("parent") is not None:
+        lineage = f" (from version {rec['parent']}{', a branch' if rec.get('branch') else ''})"
+    return (f"{saved.preset}: network {saved.id} version {saved.version}{lineage}, seed {saved.seed}; "
+            f"{rec.get('images_trained', 0)} training, {rec.get('calibration_images', 0)} calibration, "
+            f"{rec.get('test_images', 0)} test images")
+
+
+def _paper(preset: str) -> dict:
+    try:
+        return load_preset(preset).paper
+    except PresetError:
+        return {}
+
+
+def _writable_store(args) -> Store:
+    if getattr(args, "device", None):
+        from .devices import check_runnable
+
+        check_runnable(args.device)
+    store = Store(args.store)
+    store.check_writable()
+    return store
+
+
 # ------------------------------------------------------------------ commands
 def cmd_run(args) -> int:
+    preset = load_preset(args.preset)
+    check_sizes(args.train, args.calibrate, args.test, args.seed)
+    check_output_path(args.json, (".json",), "--json")
+    store = _writable_store(args)
     from .experiment import run_new
 
-    preset = load_preset(args.preset)
-    saved = run_new(preset.name, preset.config, Store(args.store), seed=args.seed,
+    saved = run_new(preset.name, preset.config, store, seed=args.seed,
                     train=args.train, calibrate=args.calibrate, test=args.test, device=args.device)
     print(_header(saved))
     print(format_scores(saved, preset.paper))
-    print(f"saved as {saved.id} in {Path(args.store or Store().root)}")
+    print(f"saved as {saved.id} in {store.root}")
     if args.json:
         Path(args.json).write_text(json.dumps(_summary_json(saved), indent=2) + "\n")
     return 0
@@ -166,6 +189,8 @@ def cmd_run(args) -> int:
 
 def cmd_list(args) -> int:
     store = Store(args.store)
+    if store.root.exists() and not store.root.is_dir():
+        raise StoreError(f"the store {store.root} is a file, not a folder")
     ids = store.ids()
     if not ids:
         print(f"no saved networks in {store.root}")
@@ -177,14 +202,16 @@ def cmd_list(args) -> int:
             header = store.header(network_id)
             version, r = store.records(network_id)[-1]
             c = header["config"]
-        except (StoreError, KeyError) as exc:
-            print(f"{network_id:<30}  unreadable: {exc}")
-            continue
-        comp = "train" if c.get("competition_trainable") else "fixed"
-        print(f"{network_id:<30}{version:>4}{c['architecture']:>5}{c['channels']:>6}{c['kernel']:>4}"
-              f"{c['mean_weight']:>8.3g}{c['c_w']:>9.4g}{comp:>6}"
-              f"{r.get('images_trained', 0):>9}{_percent(r['accuracy'].get('vote')):>9}"
-              f"{_percent(r['accuracy'].get('linear')):>10}  {r.get('saved', '')}")
+            comp = "train" if c.get("competition_trainable") else "fixed"
+            accuracy = r.get("accuracy", {})
+            line = (f"{network_id:<30}{version:>4}{c['architecture']:>5}{c['channels']:>6}{c['kernel']:>4}"
+                    f"{c['mean_weight']:>8.3g}{c['c_w']:>9.4g}{comp:>6}"
+                    f"{r.get('images_trained', 0):>9}{_percent(accuracy.get('vote')):>9}"
+                    f"{_percent(accuracy.get('linear')):>10}  {r.get('saved', '')}")
+        except (StoreError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = str(exc) if isinstance(exc, StoreError) else f"malformed entry ({type(exc).__name__}: {exc})"
+            line = f"{network_id:<30}  unreadable: {reason}"
+        print(line)
     return 0
 
 
@@ -197,13 +224,17 @@ def cmd_show(args) -> int:
     print(f"{cfg.architecture}, {cfg.channels} channels, kernel {cfg.kernel}, stride {cfg.stride}, "
           f"mean_weight {cfg.mean_weight}, c_w {cfg.c_w}, trainable competition {cfg.competition_trainable}")
     print(f"theta: mean {saved.state.theta.mean():.3f} mV, max {saved.state.theta.max():.3f} mV")
-    print(format_scores(saved, _paper(saved.preset)))
-    vote = saved.record["scores"]["vote"]
-    per_class = " ".join(f"{k}:{100 * a:.1f}" for k, a in enumerate(vote["per_class_accuracy"]))
-    print(f"per-class accuracy of the vote (%): {per_class}")
-    print(f"images without any output spike: {vote['no_prediction']} of {vote['n']}")
+    rec = saved.record
+    if not saved.has_readout or "vote" not in rec.get("scores", {}):
+        print(f"readout: none (calibrate it with 'brainlc evaluate {saved.id}')")
+    else:
+        print(format_scores(saved, _paper(saved.preset)))
+        vote = rec["scores"]["vote"]
+        per_class = " ".join(f"{k}:{100 * a:.1f}" for k, a in enumerate(vote["per_class_accuracy"]))
+        print(f"per-class accuracy of the vote (%): {per_class}")
+        print(f"images without any output spike: {vote['no_prediction']} of {vote['n']}")
     print("history:")
-    for event in saved.record.get("history", []):
+    for event in rec.get("history", []):
         print("  " + json.dumps(event))
     return 0
 
@@ -218,34 +249,57 @@ def cmd_delete(args) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
+    store.check_writable()
     store.delete(network_id)
     print(f"deleted {network_id}")
     return 0
 
 
+def cmd_import(args) -> int:
+    store = _writable_store(args)
+    saved = store.import_recovered(args.folder)
+    print(f"imported {args.folder} as {saved.id} version {saved.version} in {store.root}")
+    return 0
+
+
 def cmd_train(args) -> int:
+    if args.images < 1:
+        raise ProtocolError(f"--images must be at least 1 (got {args.images})")
+    store = _writable_store(args)
+    saved = store.load(args.id, args.version)
+    rec = saved.record
+    check_sizes(args.images, int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0)),
+                saved.seed, train_offset=int(rec.get("train_offset", rec.get("images_trained", 0))))
     from .experiment import train_more
 
-    saved = train_more(Store(args.store), args.id, args.images, device=args.device)
+    saved = train_more(store, saved.id, args.images, device=args.device, version=saved.version)
     print(_header(saved))
     print(format_scores(saved, _paper(saved.preset)))
     return 0
 
 
 def cmd_evaluate(args) -> int:
+    store = _writable_store(args)
+    saved = store.load(args.id, args.version)
     from .experiment import evaluate
 
-    saved = evaluate(Store(args.store), args.id, args.calibrate, args.test, device=args.device)
+    saved = evaluate(store, saved.id, args.calibrate, args.test, device=args.device, version=saved.version)
     print(_header(saved))
     print(format_scores(saved, _paper(saved.preset)))
     return 0
 
 
 def cmd_feed(args) -> int:
+    check_seed(args.seed)
+    saved = Store(args.store).load(args.id)
+    if not saved.has_readout:
+        raise StoreError(f"network {saved.id} version {saved.version} has no calibrated readout: "
+                         f"calibrate it with 'brainlc evaluate {saved.id}'")
+    from .images import read_digit_image
+
+    image = read_digit_image(args.image)
     from .experiment import predict
 
-    saved = Store(args.store).load(args.id)
-    image = read_digit_image(args.image)
     result = predict(saved, image, seed=args.seed)
     print(f"{args.image}: {result['spikes'][0]} output spikes")
     for method in [*saved.voting.methods, "vote", "linear"]:
@@ -255,189 +309,211 @@ def cmd_feed(args) -> int:
     return 0
 
 
+def _recorded_neurons(args, saved: SavedNetwork) -> tuple[int, ...]:
+    n = saved.config.n_output
+    if args.neurons:
+        try:
+            neurons = tuple(int(x) for x in args.neurons.split(","))
+        except ValueError as exc:
+            raise ProtocolError(f"--neurons must be a comma-separated list of integers: {args.neurons!r}") from exc
+        check_neurons(neurons, n)
+        return neurons
+    if not 0 <= args.voltages <= n:
+        raise ProtocolError(f"--voltages {args.voltages}: the network has {n} neurons (0..{n})")
+    import numpy as np
+
+    # the K neurons with the highest adaptive threshold: the most active in training
+    return tuple(sorted(np.argsort(-saved.state.theta, kind="stable")[: args.voltages].tolist()))
+
+
 def cmd_record(args) -> int:
+    check_output_path(args.output, (".nc",), "-o")
+    saved = Store(args.store).load(args.id)
+    neurons = _recorded_neurons(args, saved)
+    if args.images < 1:
+        raise ProtocolError(f"--images must be at least 1 (got {args.images})")
+    from .protocol import split_indices
+
+    split_indices(args.split, args.images, saved.seed)
     from .experiment import record
     from .recording import write_recording
 
-    saved = Store(args.store).load(args.id)
-    if args.neurons:
-        try:
-            neurons = tuple(int(n) for n in args.neurons.split(","))
-        except ValueError as exc:
-            raise ProtocolError(f"--neurons must be a comma-separated list of integers: {args.neurons!r}") from exc
-    else:  # the K neurons with the highest adaptive threshold: the most active in training
-        neurons = tuple(sorted(np.argsort(-saved.state.theta, kind="stable")[: args.voltages].tolist()))
-    try:
-        ds = record(saved, args.split, args.images, neurons)
-    except ValueError as exc:
-        raise ProtocolError(str(exc)) from exc
+    ds = record(saved, args.split, args.images, neurons)
     write_recording(ds, args.output)
     print(f"recorded {args.images} {args.split} images of {saved.id} (version {saved.version}), "
           f"voltages of {len(neurons)} neurons, into {args.output}")
     return 0
 
 
-PLOT_KINDS = ("weights-xy", "weights-yy", "competition-hist", "competition-lines", "raster",
-              "best-spikes", "best-voters", "voltage", "confusion", "per-class",
-              "votes-distribution", "stdp", "learning-curve")
-RECORDING_ONLY = {"raster", "best-spikes", "best-voters", "voltage"}
-
-
-def make_figure(source: str, kind: str, store: Store, image: int = 0, neuron: int | None = None,
-                channel: int = 0):
-    """A figure of ``kind`` from a saved network id or a recording file."""
-    from . import analysis, figures
-    from .recording import read_recording, recording_config
-
-    if kind not in PLOT_KINDS:
-        raise ProtocolError(f"unknown figure kind {kind!r}; kinds: {', '.join(PLOT_KINDS)}")
-    if source.endswith(".nc"):
-        ds = read_recording(source)
-        config, w_xy, w_yy = recording_config(ds), ds["w_xy"].values, ds["w_yy"].values
-        if not 0 <= image < ds.sizes["image"]:
-            raise ProtocolError(f"image {image} is not in the recording (0..{ds.sizes['image'] - 1})")
-        report = None
-        if kind in ("confusion", "per-class", "votes-distribution"):
-            report = analysis.scores(ds)
-    else:
-        saved = store.load(source)
-        if kind in RECORDING_ONLY:
-            raise ProtocolError(f"figure {kind!r} needs a recording: make one with "
-                                f"'brainlc record {saved.id} -o FILE.nc'")
-        config, w_xy, w_yy, report = saved.config, saved.state.w_xy, saved.state.w_yy, saved.record["scores"]
-    if kind == "weights-xy":
-        return figures.weights_xy(config, w_xy)
-    if kind == "weights-yy":
-        return figures.weights_yy(config, w_yy)
-    if kind == "competition-hist":
-        return figures.competition_histogram(w_yy)
-    if kind == "competition-lines":
-        return figures.competition_lines(config, w_xy, w_yy, channel)
-    if kind == "raster":
-        return figures.raster(ds, image)
-    if kind == "best-spikes":
-        return figures.best_spiking(ds, image)
-    if kind == "best-voters":
-        return figures.best_voters(ds, image)
-    if kind == "voltage":
-        if neuron is None:
-            neuron = int(ds["recorded"].values[0]) if "recorded" in ds.coords else 0
-        try:
-            return figures.neuron_voltage(ds, neuron, image)
-        except ValueError as exc:
-            raise ProtocolError(str(exc)) from exc
-    if kind == "confusion":
-        return figures.confusion(report["vote"])
-    if kind == "per-class":
-        return figures.per_class_accuracy(report["vote"])
-    if kind == "votes-distribution":
-        return figures.votes_distribution(report["votes_distribution"])
-    if kind == "stdp":
-        return figures.stdp_window(config)
-    # learning curve: one point per saved version
-    if source.endswith(".nc"):
-        raise ProtocolError("the learning curve needs a saved network id (its versions), not a recording")
-    records = [record for _, record in store.records(saved.id)]
-    images = [r["images_trained"] for r in records]
-    curves = {m: [r["accuracy"][m] for r in records] for m in ("vote", "linear")}
-    return figures.learning_curve(images, curves)
-
-
 def cmd_plot(args) -> int:
-    fig = make_figure(args.source, args.kind, Store(args.store), args.image, args.neuron, args.channel)
-    import matplotlib.pyplot as plt
+    from .plots import FIGURE_SUFFIXES, check_kind, make_figure, save_figure
 
-    fig.savefig(args.output, dpi=args.dpi, bbox_inches="tight")
-    plt.close(fig)
+    check_kind(args.kind)
+    check_output_path(args.output, FIGURE_SUFFIXES, "-o")
+    fig = make_figure(args.source, args.kind, Store(args.store), args.image, args.neuron, args.channel)
+    save_figure(fig, args.output, dpi=args.dpi)
     print(f"wrote {args.output}")
     return 0
 
 
+def cmd_info(args) -> int:
+    print(json.dumps(info(args.preset), indent=2))
+    return 0
+
+
+def cmd_presets(args) -> int:
+    print("\n".join(preset_names()))
+    return 0
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the description's layout and shows every option's default (but None)."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="brainlc", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    from .plots import FIGURES
+
+    parser = argparse.ArgumentParser(prog="brainlc", description=__doc__, formatter_class=_Formatter)
+    parser.add_argument("--version", action="version", version=f"brainlc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     store = argparse.ArgumentParser(add_help=False)
-    store.add_argument("--store", default=None, help="store folder (default $BRAINLC_HOME or ./networks)")
+    store.add_argument("--store", default=None, metavar="FOLDER",
+                       help="store folder (default: $BRAINLC_HOME, else ./networks)")
     device = argparse.ArgumentParser(add_help=False)
     device.add_argument("--device", default="cpp", choices=list(DEVICES),
-                        help="cpp: CPU (default); cuda: NVIDIA GPU through brian2cuda "
+                        help="cpp: CPU; cuda: NVIDIA GPU through brian2cuda "
                              "(Python >= 3.12, pip install 'brainlc[cuda]', the CUDA toolkit)")
+    version = argparse.ArgumentParser(add_help=False)
+    version.add_argument("--version", type=int, default=None,
+                         help="start from this version (default: the latest)")
+    presets = ", ".join(preset_names())
 
-    p = sub.add_parser("run", parents=[store, device], help="train, calibrate, test and save a network")
-    p.add_argument("preset", help=f"preset name ({', '.join(preset_names())}) or a .toml file")
-    p.add_argument("--train", type=int, default=DEFAULT_SIZES["train"])
-    p.add_argument("--calibrate", type=int, default=DEFAULT_SIZES["calibration"])
-    p.add_argument("--test", type=int, default=DEFAULT_SIZES["test"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", default=None, help="also write the results as JSON to this file")
-    p.set_defaults(func=cmd_run)
+    def command(name, help, parents=(), func=None):
+        p = sub.add_parser(name, parents=list(parents), help=help, description=help, formatter_class=_Formatter)
+        p.set_defaults(func=func)
+        return p
 
-    sub.add_parser("list", parents=[store], help="list saved networks").set_defaults(func=cmd_list)
-    p = sub.add_parser("show", parents=[store], help="show a saved network")
-    p.add_argument("id")
-    p.add_argument("--version", type=int, default=None)
-    p.set_defaults(func=cmd_show)
-    p = sub.add_parser("delete", parents=[store], help="delete a saved network")
-    p.add_argument("id")
-    p.add_argument("--yes", action="store_true", help="do not ask")
-    p.set_defaults(func=cmd_delete)
-    p = sub.add_parser("train", parents=[store, device], help="continue training (new version)")
-    p.add_argument("id")
-    p.add_argument("--images", type=int, required=True)
-    p.set_defaults(func=cmd_train)
-    p = sub.add_parser("evaluate", parents=[store, device], help="recalibrate and retest (new version)")
-    p.add_argument("id")
-    p.add_argument("--calibrate", type=int, default=None)
-    p.add_argument("--test", type=int, default=None)
-    p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("feed", parents=[store], help="classify a digit image (PNG, JPEG, ...)")
-    p.add_argument("id")
-    p.add_argument("image")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_feed)
+    p = command("run", "train, calibrate, test and save a new network", [store, device], cmd_run)
+    p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")
+    p.add_argument("--train", type=int, default=DEFAULT_SIZES["train"], metavar="N",
+                   help="training images (0: an untrained network)")
+    p.add_argument("--calibrate", type=int, default=DEFAULT_SIZES["calibration"], metavar="N",
+                   help="calibration images, at least 100")
+    p.add_argument("--test", type=int, default=DEFAULT_SIZES["test"], metavar="N", help="test images")
+    p.add_argument("--seed", type=int, default=0, help=f"seed of everything random, 0..{MAX_SEED}")
+    p.add_argument("--json", default=None, metavar="FILE.json",
+                   help="also write the results as JSON to this file (default: none)")
 
-    p = sub.add_parser("record", parents=[store], help="record a saved network's activity as NetCDF")
-    p.add_argument("id")
-    p.add_argument("--split", default="test", choices=["train", "calibration", "test"])
-    p.add_argument("--images", type=int, default=100)
+    command("list", "list saved networks", [store], cmd_list)
+    p = command("show", "show a saved network", [store], cmd_show)
+    p.add_argument("id", help="network id or a unique prefix of one")
+    p.add_argument("--version", type=int, default=None, help="version to show (default: the latest)")
+    p = command("delete", "delete a saved network and all its versions", [store], cmd_delete)
+    p.add_argument("id", help="network id or a unique prefix of one")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = command("import", "add results that a failed save wrote to a recovery folder", [store], cmd_import)
+    p.add_argument("folder", help="the folder that the error message named")
+    p = command("train", "continue training on unseen images (saves a new version)",
+                [store, device, version], cmd_train)
+    p.add_argument("id", help="network id or a unique prefix of one")
+    p.add_argument("--images", type=int, required=True, metavar="N", help="training images to add, at least 1")
+    p = command("evaluate", "recalibrate and retest (saves a new version)", [store, device, version], cmd_evaluate)
+    p.add_argument("id", help="network id or a unique prefix of one")
+    p.add_argument("--calibrate", type=int, default=None, metavar="N",
+                   help="calibration images, at least 100 (default: as last time)")
+    p.add_argument("--test", type=int, default=None, metavar="N", help="test images (default: as last time)")
+    p = command("feed", "classify a digit image (PNG, JPEG, ...)", [store], cmd_feed)
+    p.add_argument("id", help="network id or a unique prefix of one")
+    p.add_argument("image", help="image file of one digit, any size, dark or light background")
+    p.add_argument("--seed", type=int, default=0, help=f"seed of the Poisson input, 0..{MAX_SEED}")
+
+    p = command("record", "record a saved network's activity as NetCDF", [store], cmd_record)
+    p.add_argument("id", help="network id or a unique prefix of one")
+    p.add_argument("--split", default="test", choices=["train", "calibration", "test"],
+                   help="images of this split, as the evaluation draws them")
+    p.add_argument("--images", type=int, default=100, metavar="N", help="images to record")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--voltages", type=int, default=5,
-                       help="record v and theta of the K neurons with the highest theta (default 5)")
-    group.add_argument("--neurons", default=None, help="record v and theta of these neurons, e.g. 0,5,17")
-    p.add_argument("-o", "--output", required=True)
-    p.set_defaults(func=cmd_record)
-    p = sub.add_parser("plot", parents=[store], help="draw a figure from a saved network or a recording")
+    group.add_argument("--voltages", type=int, default=5, metavar="K",
+                       help="record v and theta of the K neurons with the highest theta")
+    group.add_argument("--neurons", default=None, metavar="LIST",
+                       help="record v and theta of these neurons, e.g. 0,5,17 (default: see --voltages)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.nc", help="the recording to write")
+    p = command("plot", "draw a figure from a saved network or a recording", [store], cmd_plot)
     p.add_argument("source", help="a saved network id or a recording FILE.nc")
-    p.add_argument("kind", help=", ".join(PLOT_KINDS))
-    p.add_argument("-o", "--output", required=True)
-    p.add_argument("--image", type=int, default=0, help="image of the recording (default 0)")
-    p.add_argument("--neuron", type=int, default=None, help="recorded neuron for 'voltage'")
+    p.add_argument("kind", help="; ".join(f"{k}: {v.description}" for k, v in FIGURES.items()))
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="figure file (.png, .pdf, .svg, ...)")
+    p.add_argument("--image", type=int, default=0, help="image of the recording")
+    p.add_argument("--neuron", type=int, default=None,
+                   help="recorded neuron for 'voltage' (default: the first recorded)")
     p.add_argument("--channel", type=int, default=0, help="channel for 'competition-lines'")
-    p.add_argument("--dpi", type=int, default=120)
-    p.set_defaults(func=cmd_plot)
+    p.add_argument("--dpi", type=int, default=120, help="resolution of raster images")
 
-    p = sub.add_parser("info", help="print a preset's network as JSON")
-    p.add_argument("preset", help=f"preset name ({', '.join(preset_names())}) or a .toml file")
-    p.set_defaults(func=lambda a: print(json.dumps(info(a.preset), indent=2)) or 0)
-    sub.add_parser("presets", help="list the preset names").set_defaults(
-        func=lambda a: print("\n".join(preset_names())) or 0)
+    p = command("info", "print a preset's network as JSON", (), cmd_info)
+    p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")
+    command("presets", "list the preset names", (), cmd_presets)
     return parser
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that temporary files are cleaned up."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _crash_report() -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(tempfile.gettempdir()) / f"brainlc-crash-{stamp}-{os.getpid()}.txt"
+    path.write_text(f"brainlc {__version__}, argv {sys.argv}\n{traceback.format_exc()}")
+    return path
+
+
+def _show_progress_messages() -> None:
+    """brainlc's INFO messages (downloads, compiles, lock waits) as lines on stderr."""
+    import logging
+
+    logger = logging.getLogger("brainlc")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("brainlc: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .recording import RecordingError
-
+    _show_progress_messages()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
-    except (PresetError, StoreError, ProtocolError, DeviceError, MnistError, ImageError,
-            ConfigError, RecordingError) as exc:
+    except BrainlcError as exc:
         print(f"brainlc: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("brainlc: interrupted; nothing was saved for this command", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"brainlc: {what}; nothing was saved for this command", file=sys.stderr)
+        return 130 if not isinstance(exc, Terminated) else 143
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as exc:  # a file the user named: permissions, disk full, ...
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"brainlc: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line, the traceback in a file
+        try:
+            report = f"; full traceback in {_crash_report()}"
+        except OSError:
+            report = ""
+        print(f"brainlc: internal error: {type(exc).__name__}: {exc}{report}", file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -3,8 +3,10 @@
 The device is the spec's: Brian2's C++ standalone (``cpp``) or brian2cuda's CUDA
 standalone (``cuda``); :mod:`brainlc.devices` holds what differs between them.
 A compiled project lives in ``<cache>/<key>/`` where ``key`` hashes everything that
-determines the generated code (the :class:`~brainlc.brian_model.BuildSpec`, the
-device's toolchain and flags, the Brian2 version and the model's source). Next to
+shapes the generated code and the binary: the :class:`~brainlc.brian_model.BuildSpec`,
+the index maps themselves, the device's toolchain and flags, the Brian2 and brainlc
+versions, the source of every module that generates code, and the CPU model and its
+instruction-set flags (the binaries are built with ``-march=native``). Next to
 Brian2's project it stores ``manifest.json``: the binary's command-line names of the
 run-time inputs and the result file of each output. With that file, any later process
 runs the binary without importing Brian2 or generating code at all.
@@ -18,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -26,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import devices
+from . import __version__, devices
 from .brian_model import BuildSpec, build_objects
 from .topology import build_connectivity
 
@@ -39,11 +42,46 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "brainlc" / "compiled"
 
 
+#: The modules whose source shapes the generated code or the binary's inputs.
+CODE_SOURCES = ("equations.py", "brian_model.py", "compiler.py", "devices.py", "topology.py",
+                "config.py", "state.py")
+log = logging.getLogger("brainlc")
+
+
 def _model_source_digest() -> str:
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in ("equations.py", "brian_model.py", "compiler.py", "devices.py"):
+    for name in CODE_SOURCES:
+        digest.update(name.encode())
         digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def cpu_model() -> dict:
+    """The CPU's model name and instruction-set flags (what ``-march=native`` compiles for)."""
+    model = flags = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = (part.strip() for part in line.partition(":"))
+            if key == "model name" and not model:
+                model = value
+            elif key in ("flags", "Features") and not flags:
+                flags = value
+    return {"machine": platform.machine(), "model": model or platform.processor(),
+            "flags": hashlib.sha256(" ".join(sorted(flags.split())).encode()).hexdigest()[:16]}
+
+
+def index_maps_digest(spec: BuildSpec) -> str:
+    """Hash of the connectivity arrays the network is built from."""
+    conn = build_connectivity(spec.config)
+    digest = hashlib.sha256()
+    for name in ("xy_pre", "xy_post", "xy_kernel", "yy_pre", "yy_post"):
+        array = getattr(conn, name, None)
+        digest.update(name.encode())
+        if array is not None:
+            array = np.ascontiguousarray(array)
+            digest.update(str(array.dtype).encode() + str(array.shape).encode())
+            digest.update(array.tobytes())
     return digest.hexdigest()
 
 
@@ -60,19 +98,28 @@ def project_key(spec: BuildSpec, toolchain: dict | None = None) -> str:
         "input_mode": spec.input_mode,
         "record": list(spec.record),
         "record_input": spec.record_input,
+        "index_maps": index_maps_digest(spec),
         "toolchain": toolchain,
+        "brainlc": __version__,
         "source": _model_source_digest(),
-        "machine": platform.machine(),
+        "cpu": cpu_model(),
     }
     text = json.dumps(payload, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 @contextlib.contextmanager
-def _locked(path: Path):
+def _locked(path: Path, what: str):
+    """Hold an exclusive lock on ``path``; says how long it waited for another process."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process that compiles %s ...", what)
+            start = time.perf_counter()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            log.info("waited %.1f s for the other process's compile of %s", time.perf_counter() - start, what)
         try:
             yield
         finally:
@@ -112,10 +159,14 @@ def compile_project(spec: BuildSpec, root: Path | None = None) -> tuple[Path, di
     manifest = load_manifest(project)
     if manifest is not None:
         return project, manifest, 0.0
-    with _locked(root / f"{project.name}.lock"):
+    cfg = spec.config
+    what = f"{cfg.architecture} {cfg.channels}x{cfg.kernel}x{cfg.kernel} network for {spec.device}"
+    with _locked(root / f"{project.name}.lock", what):
         manifest = load_manifest(project)  # another process may have built it meanwhile
         if manifest is not None:
             return project, manifest, 0.0
+        log.info("compiling the %s into %s (once per network shape; %s)", what, project,
+                 "about 10-60 s on the CPU" if spec.device == "cpp" else "minutes")
         start = time.perf_counter()
         if project.exists():
             shutil.rmtree(project)  # an interrupted build: start again
@@ -134,21 +185,18 @@ def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict) -> dict:
     if previous_cxx is None and spec.device == "cpp" and shutil.which("ccache"):
         os.environ["CXX"] = "ccache g++"
     try:
-        devices.activate(spec.device, project, make_jobs(), toolchain.get("compute_capability"))
-        device.reinit()
-        device.activate(build_on_run=False, directory=str(project))
-        objects = build_objects(spec, conn, devices.summing_codeobj_class(spec.device))
-        device.insert_code("main", devices.SEED_CODE[spec.device])
-        members = [obj for key, obj in objects.items()
-                   if key not in ("inputs", "learning_flag", "duration", "w_xy_owner")]
-        net = Network(*members)
-        net.run(objects["duration"])
-        device.build(directory=str(project), compile=True, run=False, with_output=False)
-        manifest = _describe(spec, objects, device, toolchain)
+        with devices.building_for(spec.device, project, make_jobs(), toolchain.get("compute_capability")):
+            device.reinit()
+            device.activate(build_on_run=False, directory=str(project))
+            objects = build_objects(spec, conn, devices.summing_codeobj_class(spec.device))
+            device.insert_code("main", devices.SEED_CODE[spec.device])
+            net = Network(*objects.members)
+            net.run(objects.duration)
+            device.build(directory=str(project), compile=True, run=False, with_output=False)
+            manifest = _describe(spec, objects, device, toolchain)
     finally:
         if previous_cxx is None:
             os.environ.pop("CXX", None)
-        devices.deactivate()
     return manifest
 
 
@@ -159,7 +207,7 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
         var = owner.variables[name]
         return {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
 
-    owner = objects["w_xy_owner"]
+    owner = objects.w_xy_owner
     outputs = {
         "w_xy": result(owner, "w"),
         "w_yy": result(objects["YY"], "w"),
@@ -188,8 +236,8 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
             "w_xy": f"{owner.name}.w",
             "w_yy": "YY.w",
             "theta": "Y.theta",
-            "learning_flag": f"{objects['learning_flag'].name}.values",
-            "input": f"{objects['inputs'].name}.values",
+            "learning_flag": f"{objects.learning_flag.name}.values",
+            "input": f"{objects.inputs.name}.values",
         },
         "outputs": outputs,
     }

@@ -31,13 +31,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import BrainlcError
+
 ARCHITECTURES = ("LC", "C", "FC")
 
 #: Refractory period (time steps) that the original code used by accident of defaults.
 DEFAULT_REFRACTORY = {"LC": 2, "C": 5, "FC": 5}
 
 
-class ConfigError(ValueError):
+class ConfigError(BrainlcError, ValueError):
     """A network configuration that cannot describe a network."""
 
 

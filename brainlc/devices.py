@@ -22,6 +22,7 @@ cache key of a compiled project.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import os
@@ -29,6 +30,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from .errors import BrainlcError
 
 DEVICES = ("cpp", "cuda")
 
@@ -74,7 +77,7 @@ _CHANGED_PREFS = (
 _saved_prefs: dict = {}
 
 
-class DeviceError(RuntimeError):
+class DeviceError(BrainlcError, RuntimeError):
     """The requested simulation device is unknown or cannot be used here."""
 
 
@@ -260,6 +263,16 @@ def activate(device: str, project: Path, jobs: int, cuda_capability: float | Non
     backend.gpu_id = 0
     prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{jobs}"]
     set_device("cuda_standalone", build_on_run=False, directory=str(project))
+
+
+@contextlib.contextmanager
+def building_for(device: str, project: Path, jobs: int, cuda_capability: float | None = None):
+    """Brian2 set up to build ``device``'s project (see :func:`activate`), restored afterwards."""
+    try:
+        activate(device, project, jobs, cuda_capability)
+        yield
+    finally:
+        deactivate()
 
 
 def deactivate() -> None:

@@ -18,11 +18,11 @@ from .data import Mnist, load_mnist
 from .devices import check_runnable
 from .encoding import firing_rates
 from .progress import Progress
-from .protocol import DEFAULT_SIZES, split_images, split_indices
-from .readout import SpikeVoting, accuracy_report, linear_readout, voting_methods, votes_distribution
+from .protocol import DEFAULT_SIZES, ProtocolError, check_neurons, check_sizes, split_images, split_indices
+from .readout import LinearReadout, SpikeVoting, accuracy_report, linear_readout, votes_distribution, voting_methods
 from .simulation import CompiledNetwork
 from .state import NetworkState, initial_state
-from .store import SavedNetwork, Store
+from .store import SavedNetwork, Store, StoreError
 from .topology import build_connectivity
 
 #: Images per invocation of the compiled binary. A GPU binary pays for starting CUDA at
@@ -41,7 +41,7 @@ class Evaluation:
     """Readouts fitted on the calibration set and their scores on the test set."""
 
     voting: SpikeVoting
-    linear: object
+    linear: LinearReadout
     scores: dict
     accuracy: dict
     error: dict
@@ -87,7 +87,8 @@ class Runner:
         """Calibrate the readouts, then score them on the test set."""
         cal_counts, cal_labels, s1 = self.activity(state, "calibration", calibrate, seed)
         test_counts, test_labels, s2 = self.activity(state, "test", test, seed)
-        return fit_readouts(self.config, seed, cal_counts, cal_labels, test_counts, test_labels), s1 + s2, calibrate + test
+        evaluation = fit_readouts(self.config, seed, cal_counts, cal_labels, test_counts, test_labels)
+        return evaluation, s1 + s2, calibrate + test
 
 
 def fit_readouts(config: NetworkConfig, seed: int, cal_counts: np.ndarray, cal_labels: np.ndarray,
@@ -95,7 +96,7 @@ def fit_readouts(config: NetworkConfig, seed: int, cal_counts: np.ndarray, cal_l
     """Fit voting and linear readouts on calibration counts; score all on test counts."""
     voting = SpikeVoting(config.channels, config.conv**2, voting_methods(config.architecture))
     voting.fit(cal_counts, cal_labels)
-    linear = linear_readout(seed).fit(cal_counts, cal_labels)
+    linear = linear_readout(cal_counts, cal_labels, seed)
     scores = {m: accuracy_report(test_labels, voting.predict(test_counts, m)) for m in voting.methods}
     scores["vote"] = {**scores[voting.method_], "method": voting.method_}
     scores["linear"] = accuracy_report(test_labels, linear.predict(test_counts))
@@ -134,76 +135,78 @@ def _record(previous: dict | None, event: dict, evaluation: Evaluation, timings:
     }
 
 
+def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfig, seed: int,
+                state: NetworkState, previous: SavedNetwork | None, train: int, calibrate: int,
+                test: int, event: dict, device: str, mnist: Mnist | None,
+                show_progress: bool) -> SavedNetwork:
+    """The one experiment path: check, compile, train, calibrate, test, save a version.
+
+    Everything that can be refused (sizes, seed, device, the store) is refused before the
+    network is compiled; ``previous`` is the version the experiment continues (None: a new
+    network), recorded as the new version's parent.
+    """
+    rec = previous.record if previous is not None else {}
+    offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
+    check_sizes(train, calibrate, test, seed, train_offset=offset)
+    store.check_writable()
+    start = time.perf_counter()
+    runner = Runner(config, device, mnist, show_progress)
+    state, train_s = runner.train(state, train, seed, offset)
+    evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed)
+    timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
+    event = {**event, "device": device}
+    if previous is not None:
+        event["from_version"] = previous.version
+    record = _record(rec, event, evaluation, timings, int(rec.get("images_trained", 0)) + train,
+                     offset + train, calibrate, test)
+    record["preset"] = preset
+    return store.save(network_id, preset, config, seed, state, record, evaluation.voting,
+                      evaluation.linear, parent=None if previous is None else previous.version)
+
+
 def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0,
             train: int = DEFAULT_SIZES["train"], calibrate: int = DEFAULT_SIZES["calibration"],
             test: int = DEFAULT_SIZES["test"], device: str = "cpp", mnist: Mnist | None = None,
             show_progress: bool = True) -> SavedNetwork:
     """Train a new network, calibrate and test it, save it; returns the saved version."""
-    start = time.perf_counter()
-    for split, n in (("train", train), ("calibration", calibrate), ("test", test)):
-        split_indices(split, n, seed)  # refuse impossible sizes before any work
-    runner = Runner(config, device, mnist, show_progress)
+    check_sizes(train, calibrate, test, seed)
     state = initial_state(config, build_connectivity(config), seed)
-    state, train_s = runner.train(state, train, seed, 0)
-    evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed)
-    timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
-    event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed,
-             "device": device}
-    record = _record(None, event, evaluation, timings, train, train, calibrate, test)
-    record["preset"] = preset_name
-    network_id = store.new_id(preset_name)
-    return store.save(network_id, preset_name, config, seed, state, record,
-                      evaluation.voting, evaluation.linear)
+    event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
+    return _experiment(store, store.new_id(preset_name), preset_name, config, seed, state, None,
+                       train, calibrate, test, event, device, mnist, show_progress)
 
 
 def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,
-               show_progress: bool = True) -> SavedNetwork:
-    """Continue training a saved network on unseen training images; saves a new version."""
-    saved = store.load(key)
+               show_progress: bool = True, version: int | None = None) -> SavedNetwork:
+    """Continue training a saved network (its latest version unless ``version``) on unseen
+    training images, then recalibrate and retest; saves a new version."""
+    if images < 1:
+        raise ProtocolError(f"--images must be at least 1 (got {images})")
+    saved = store.load(key, version)
     rec = saved.record
-    offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
-    split_indices("train", images, saved.seed, offset)
-    start = time.perf_counter()
-    runner = Runner(saved.config, device, mnist, show_progress)
-    state, train_s = runner.train(saved.state, images, saved.seed, offset)
-    calibrate, test = int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0))
-    evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, saved.seed)
-    timings = _timings(runner.compile_s, train_s, images, eval_s, n_eval, start)
-    record = _record(rec, {"event": "train", "images": images, "from_version": saved.version,
-                           "device": device},
-                     evaluation, timings, int(rec.get("images_trained", 0)) + images,
-                     offset + images, calibrate, test)
-    record["preset"] = saved.preset
-    return store.save(saved.id, saved.preset, saved.config, saved.seed, state, record,
-                      evaluation.voting, evaluation.linear)
+    return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved.state, saved,
+                       images, int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0)),
+                       {"event": "train", "images": images}, device, mnist, show_progress)
 
 
 def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | None = None,
-             device: str = "cpp", mnist: Mnist | None = None, show_progress: bool = True) -> SavedNetwork:
+             device: str = "cpp", mnist: Mnist | None = None, show_progress: bool = True,
+             version: int | None = None) -> SavedNetwork:
     """Recalibrate and retest a saved network (weights unchanged); saves a new version."""
-    saved = store.load(key)
+    saved = store.load(key, version)
     rec = saved.record
     calibrate = int(rec.get("calibration_images", DEFAULT_SIZES["calibration"])) if calibrate is None else calibrate
     test = int(rec.get("test_images", DEFAULT_SIZES["test"])) if test is None else test
-    split_indices("calibration", calibrate, saved.seed)
-    split_indices("test", test, saved.seed)
-    start = time.perf_counter()
-    runner = Runner(saved.config, device, mnist, show_progress)
-    evaluation, eval_s, n_eval = runner.evaluate(saved.state, calibrate, test, saved.seed)
-    timings = _timings(runner.compile_s, 0.0, 0, eval_s, n_eval, start)
-    record = _record(rec, {"event": "evaluate", "calibrate": calibrate, "test": test,
-                           "from_version": saved.version, "device": device},
-                     evaluation, timings, int(rec.get("images_trained", 0)),
-                     int(rec.get("train_offset", 0)), calibrate, test)
-    record["preset"] = saved.preset
-    return store.save(saved.id, saved.preset, saved.config, saved.seed, saved.state, record,
-                      evaluation.voting, evaluation.linear)
+    return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved.state, saved,
+                       0, calibrate, test, {"event": "evaluate", "calibrate": calibrate, "test": test},
+                       device, mnist, show_progress)
 
 
 def predict(saved: SavedNetwork, images: np.ndarray, seed: int = 0) -> dict:
     """Every readout's prediction for uint8 images (n, crop, crop) or (n, 28, 28), learning off."""
-    if saved.voting is None or saved.linear is None:
-        raise ValueError(f"network {saved.id} has no calibrated readout")
+    if not saved.has_readout:
+        raise StoreError(f"network {saved.id} version {saved.version} has no calibrated readout: "
+                         f"calibrate it with 'brainlc evaluate {saved.id}'")
     runner = Runner(saved.config, "cpp", mnist=None, show_progress=False)
     result = runner.net.run(saved.state, learning=False, rates=firing_rates(images, saved.config),
                             seed=phase_seed(seed, "feed"))
@@ -227,9 +230,7 @@ def record(saved: SavedNetwork, split: str = "test", images: int = 100,
     from .store import now
 
     config = saved.config
-    bad = [n for n in neurons if not 0 <= n < config.n_output]
-    if bad:
-        raise ValueError(f"neurons {bad} do not exist: this network has {config.n_output} (0..{config.n_output - 1})")
+    check_neurons(neurons, config.n_output)
     indices = split_indices(split, images, saved.seed)
     mnist = mnist or load_mnist()
     pixels, labels = split_images(mnist, split, indices)

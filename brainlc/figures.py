@@ -1,26 +1,31 @@
 """The thesis's figures, each a function that returns a matplotlib Figure.
 
 Inputs are plain arrays, a configuration, an accuracy report or a recording Dataset, so
-that every figure can be drawn from a NetCDF file alone.
+that every figure can be drawn from a NetCDF file alone. Figures are built as
+:class:`matplotlib.figure.Figure` objects, without pyplot: nothing here touches the caller's
+backend or pyplot's list of open figures. Save one with ``fig.savefig(path)``; a notebook
+shows it inline when it is a cell's last value or given to ``display``.
 """
 
 from __future__ import annotations
 
 import math
 
-import matplotlib
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .analysis import spike_trains  # noqa: E402
-from .config import NetworkConfig  # noqa: E402
-from .topology import build_connectivity  # noqa: E402
+from .analysis import spike_trains
+from .config import NetworkConfig
+from .topology import build_connectivity
 
 CMAP = "YlOrBr"
+
+
+def _subplots(*grid, figsize: tuple[float, float], **kwargs):
+    """A new Figure (no pyplot) and its axes, as ``plt.subplots`` returns them."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kwargs)
 
 
 def filters(config: NetworkConfig, w_xy: np.ndarray) -> np.ndarray:
@@ -61,7 +66,7 @@ def weight_grid(config: NetworkConfig, w_xy: np.ndarray) -> np.ndarray:
 def weights_xy(config: NetworkConfig, w_xy: np.ndarray) -> Figure:
     """X->Y weights as a grid of k x k tiles (LC: one block per position; C: kernels; FC: maps)."""
     grid = weight_grid(config, w_xy)
-    fig, ax = plt.subplots(figsize=(7, 6.3))
+    fig, ax = _subplots(figsize=(7, 6.3))
     im = ax.imshow(grid, cmap=CMAP, interpolation="nearest")
     what = {"LC": "per position (blocks), channels as tiles", "C": "shared kernels",
             "FC": "one 20 x 20 map per neuron"}[config.architecture]
@@ -78,7 +83,7 @@ def weights_yy(config: NetworkConfig, w_yy: np.ndarray) -> Figure:
     conn = build_connectivity(config)
     mat = np.full((config.n_output, config.n_output), np.nan)
     mat[conn.yy_pre, conn.yy_post] = w_yy
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = _subplots(figsize=(6.5, 5.5))
     im = ax.imshow(mat, cmap="Blues_r", interpolation="nearest")
     ax.set_title("Y->Y competition weights")
     ax.set_xlabel("post-synaptic neuron")
@@ -89,7 +94,7 @@ def weights_yy(config: NetworkConfig, w_yy: np.ndarray) -> Figure:
 
 def competition_histogram(w_yy: np.ndarray) -> Figure:
     """Histogram of competition weights."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _subplots(figsize=(6, 4))
     ax.hist(w_yy, bins=50, color="tab:blue")
     ax.set_title(f"Competition weights ({w_yy.size} synapses)")
     ax.set_xlabel("weight (mV)")
@@ -114,7 +119,7 @@ def competition_lines(config: NetworkConfig, w_xy: np.ndarray, w_yy: np.ndarray,
         br, bc = divmod(pos, blocks)
         i = channel * n_pos + pos
 
-        def centre(f):
+        def centre(f, br=br, bc=bc):
             tr, tc = divmod(f, fs)
             return bc * block + tc * tile + k / 2, br * block + tr * tile + k / 2
 
@@ -135,7 +140,7 @@ def competition_lines(config: NetworkConfig, w_xy: np.ndarray, w_yy: np.ndarray,
 def raster(ds: xr.Dataset, image: int = 0) -> Figure:
     """Output spikes of one image: time against neuron, coloured by channel."""
     times, neurons = spike_trains(ds, image)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = _subplots(figsize=(8, 4.5))
     ax.scatter(times, neurons, s=6, c=ds["channel"].values[neurons] if neurons.size else [], cmap="tab20")
     ax.set_xlim(0, ds.sizes["time"])
     ax.set_ylim(-1, ds.sizes["neuron"])
@@ -151,7 +156,7 @@ def best_spiking(ds: xr.Dataset, image: int = 0) -> Figure:
     counts = ds["spike_count"].values[image]
     channel, pos = ds["channel"].values, ds["row"].values * int(ds["col"].max() + 1) + ds["col"].values
     times, neurons = spike_trains(ds, image)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _subplots(figsize=(8, 4))
     n_pos = int(pos.max()) + 1
     for p in range(n_pos):
         members = np.flatnonzero(pos == p)
@@ -180,7 +185,7 @@ def neuron_voltage(ds: xr.Dataset, neuron: int, image: int = 0) -> Figure:
     th = ds["theta"].sel(recorded=neuron).values[image]
     t = ds["time"].values
     times, neurons = spike_trains(ds, image)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = _subplots(figsize=(8, 4))
     ax.plot(t, v, label="v", color="tab:blue")
     ax.plot(t, cfg.v_threshold + th, label="threshold (v_threshold + theta)", color="tab:red")
     for s in times[neurons == neuron]:
@@ -206,7 +211,7 @@ def best_voters(ds: xr.Dataset, image: int = 0) -> Figure:
     n_pos = cfg.conv**2
     contribution = (counts * voting.votes_[max(predicted, 0)].reshape(-1)).reshape(cfg.channels, n_pos)
     w = filters(cfg, ds["w_xy"].values)
-    fig, axes = plt.subplots(2, n_pos, figsize=(max(6, 1.8 * n_pos), 4.2), squeeze=False)
+    fig, axes = _subplots(2, n_pos, figsize=(max(6, 1.8 * n_pos), 4.2), squeeze=False)
     recorded = ds["recorded"].values.tolist() if "recorded" in ds.coords else []
     for p in range(n_pos):
         f = int(np.argmax(contribution[:, p]))
@@ -235,7 +240,7 @@ def best_voters(ds: xr.Dataset, image: int = 0) -> Figure:
 def confusion(report: dict) -> Figure:
     """Confusion matrix: rows true class, normalised per row; last column: no prediction."""
     mat = np.asarray(report["confusion"])
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = _subplots(figsize=(7, 6))
     im = ax.imshow(mat, cmap="Blues", vmin=0, vmax=1)
     for i in range(mat.shape[0]):
         for j in range(mat.shape[1]):
@@ -255,7 +260,7 @@ def per_class_accuracy(report: dict) -> Figure:
     """Accuracy per class with binomial standard errors."""
     acc = 100 * np.asarray(report["per_class_accuracy"])
     err = 100 * np.asarray(report["per_class_error"])
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _subplots(figsize=(7, 4))
     ax.bar(range(10), acc, yerr=err, capsize=3, color="tab:green")
     ax.axhline(100 * report["accuracy"], color="black", linestyle="--", label="overall")
     ax.set_xticks(range(10))
@@ -271,7 +276,7 @@ def votes_distribution(dist: dict) -> Figure:
     """Each neuron's votes sorted by rank: mean over neurons, with min and max."""
     mean, lo, hi = (np.asarray(dist[k]) for k in ("mean", "min", "max"))
     ranks = np.arange(1, mean.size + 1)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _subplots(figsize=(7, 4))
     ax.errorbar(ranks, mean, yerr=[mean - lo, hi - mean], fmt="o-", capsize=3)
     ax.set_xticks(ranks)
     ax.set_xlabel("vote rank (1 = the neuron's favourite class)")
@@ -286,8 +291,8 @@ def stdp_window(config: NetworkConfig) -> Figure:
     xy = np.where(dt >= 0, config.nu_potentiation * np.exp(-dt / config.tau_input_trace),
                   -config.nu_depression * np.exp(dt / config.tau_minus))
     xy[dt == 0] = config.nu_potentiation - config.nu_depression
-    fig, axes = plt.subplots(1, 2 if config.competition_trainable else 1, figsize=(10 if config.competition_trainable else 6, 4),
-                             squeeze=False)
+    panels = 2 if config.competition_trainable else 1
+    fig, axes = _subplots(1, panels, figsize=(10 if panels == 2 else 6, 4), squeeze=False)
     ax = axes[0, 0]
     ax.plot(dt, xy, "o-", markersize=2)
     ax.axhline(0, color="grey", linewidth=0.5)
@@ -310,7 +315,7 @@ def stdp_window(config: NetworkConfig) -> Figure:
 
 def learning_curve(images: list[int], accuracy: dict[str, list[float]]) -> Figure:
     """Test accuracy against training images seen (one point per saved version)."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _subplots(figsize=(7, 4))
     for name, values in accuracy.items():
         ax.plot(images, 100 * np.asarray(values), "o-", label=name)
     ax.set_xlabel("training images")

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, NetworkConfig
+from .errors import BrainlcError
 
 
-class PresetError(ValueError):
+class PresetError(BrainlcError, ValueError):
     """An unknown preset or a malformed preset file."""
 
 

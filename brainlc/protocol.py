@@ -16,9 +16,14 @@ the paper's: 5,000 training, 10,000 calibration and 10,000 test images.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from .data import Mnist
+from .errors import BrainlcError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the CLI's quick commands need none
+    import numpy as np
+
+    from .data import Mnist
 
 SPLITS = {
     "train": ("train", 0, 50_000),
@@ -26,9 +31,16 @@ SPLITS = {
     "test": ("test", 0, 10_000),
 }
 DEFAULT_SIZES = {"train": 5_000, "calibration": 10_000, "test": 10_000}
+#: Fewest images per phase. Training may be skipped (0: an untrained network, a baseline).
+#: The readouts are fitted on the calibration images: with fewer than 100, some digits have
+#: no or one or two images (about 10 per digit at 100), and the votes of those classes are
+#: empty or noise. A test needs at least one image.
+MIN_SIZES = {"train": 0, "calibration": 100, "test": 1}
+#: Seeds are 0 .. 2**32 - 1 (the width of the compiled binary's random seed).
+MAX_SEED = 2**32 - 1
 
 
-class ProtocolError(ValueError):
+class ProtocolError(BrainlcError, ValueError):
     """A phase asks for more images than its split has, or for an unknown split."""
 
 
@@ -48,12 +60,45 @@ def split_indices(split: str, n: int, seed: int, offset: int = 0) -> np.ndarray:
         raise ProtocolError(
             f"the {split} split has {size} images; asked for {n} after {offset} already used"
         )
+    import numpy as np
+
     order = np.random.default_rng([seed, list(SPLITS).index(split)]).permutation(size)
     return start + order[offset : offset + n]
 
 
+def check_seed(seed: int) -> None:
+    """Refuse a seed outside 0 .. MAX_SEED."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ProtocolError(f"seed {seed} is out of range: seeds are 0 .. {MAX_SEED}")
+
+
+def check_sizes(train: int, calibrate: int, test: int, seed: int, train_offset: int = 0) -> None:
+    """Refuse impossible phase sizes or seeds before any work, naming the limit."""
+    check_seed(seed)
+    for split, n in (("train", train), ("calibration", calibrate), ("test", test)):
+        if n < MIN_SIZES[split]:
+            raise ProtocolError(f"{n} {split} images: the {split} phase needs at least "
+                                f"{MIN_SIZES[split]}" + (" (the readouts are fitted on them)"
+                                                         if split == "calibration" else ""))
+    split_indices("train", train, seed, train_offset)
+    split_indices("calibration", calibrate, seed)
+    split_indices("test", test, seed)
+
+
+def check_neurons(neurons, n_output: int) -> None:
+    """Refuse neuron indices that do not exist or repeat."""
+    bad = [n for n in neurons if not 0 <= n < n_output]
+    if bad:
+        raise ProtocolError(f"neurons {bad} do not exist: this network has {n_output} (0..{n_output - 1})")
+    repeated = sorted({n for n in neurons if list(neurons).count(n) > 1})
+    if repeated:
+        raise ProtocolError(f"neurons {repeated} are listed more than once")
+
+
 def split_images(mnist: Mnist, split: str, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Images (uint8, (n, 28, 28)) and labels of the given indices of ``split``."""
+    import numpy as np
+
     source = SPLITS[split][0]
     images = mnist.train_images if source == "train" else mnist.test_images
     labels = mnist.train_labels if source == "train" else mnist.test_labels

@@ -15,20 +15,17 @@ The prediction is the class with the highest score; an image whose scores are al
 (no neuron spiked, or only neurons with no votes) is predicted as -1 and counts as wrong.
 The reported "vote" method is the one with the best accuracy on the calibration set.
 
-Method 2, ``linear``: a seeded scikit-learn logistic regression on standardised spike
-counts, fitted on the calibration set.
+Method 2, ``linear``: a seeded logistic regression on standardised spike counts, fitted
+on the calibration set with scikit-learn and kept as plain arrays (:class:`LinearReadout`),
+which numpy alone turns into predictions: a saved readout does not depend on scikit-learn.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
-import xarray as xr
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 N_CLASSES = 10
 VOTING_METHODS = ("patch_voting", "all_voting", "spikes_first")
@@ -57,7 +54,7 @@ def _scores_batch(counts: np.ndarray, votes: np.ndarray, method: str) -> np.ndar
     raise ValueError(f"unknown voting method {method!r}; methods: {', '.join(VOTING_METHODS)}")
 
 
-class SpikeVoting(ClassifierMixin, BaseEstimator):
+class SpikeVoting:
     """Vote-based readout (thesis method 1), with scikit-learn's estimator conventions.
 
     Parameters
@@ -117,9 +114,53 @@ class SpikeVoting(ClassifierMixin, BaseEstimator):
         return prediction
 
 
-def linear_readout(seed: int) -> Pipeline:
-    """The linear readout (method 2): standardisation, then seeded logistic regression."""
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed))
+@dataclass
+class LinearReadout:
+    """A fitted linear readout (method 2) as plain arrays; predicts with numpy alone.
+
+    ``scores = ((counts - mean) / scale) @ coef.T + intercept``; the prediction is the class
+    of the highest score (with two classes, ``coef`` has one row and a positive score means
+    ``classes[1]``), exactly as scikit-learn's StandardScaler + LogisticRegression predict.
+    """
+
+    mean: np.ndarray       #: (neuron,) mean spike count on the calibration set
+    scale: np.ndarray      #: (neuron,) standard deviation (1 where it is 0)
+    coef: np.ndarray       #: (class or 1, neuron)
+    intercept: np.ndarray  #: (class or 1,)
+    classes: np.ndarray    #: (class,) the labels seen in fitting
+
+    @classmethod
+    def fit(cls, counts: np.ndarray, labels: np.ndarray, seed: int = 0) -> "LinearReadout":
+        """Standardise, then a seeded logistic regression (scikit-learn, imported here)."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        counts = np.asarray(counts, dtype=np.float64)
+        labels = np.asarray(labels)
+        if len(np.unique(labels)) < 2:
+            raise ValueError("the linear readout needs calibration images of at least two classes")
+        scaler = StandardScaler().fit(counts)
+        logistic = LogisticRegression(max_iter=1000, random_state=seed).fit(scaler.transform(counts), labels)
+        return cls(scaler.mean_.copy(), scaler.scale_.copy(), logistic.coef_.copy(),
+                   logistic.intercept_.copy(), logistic.classes_.copy())
+
+    def decision_function(self, counts: np.ndarray) -> np.ndarray:
+        x = np.asarray(counts, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.mean.size:
+            raise ValueError(f"spike counts have shape {x.shape}; expected (images, {self.mean.size})")
+        scores = ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, counts: np.ndarray) -> np.ndarray:
+        """Predicted class per image."""
+        scores = self.decision_function(counts)
+        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes[index]
+
+
+def linear_readout(counts: np.ndarray, labels: np.ndarray, seed: int) -> LinearReadout:
+    """The linear readout (method 2) fitted on calibration counts and labels."""
+    return LinearReadout.fit(counts, labels, seed)
 
 
 def accuracy_report(labels: np.ndarray, predictions: np.ndarray) -> dict:
@@ -160,46 +201,58 @@ def votes_distribution(votes: np.ndarray) -> dict:
             "max": ranked.max(axis=0).tolist()}
 
 
-def readout_to_dataset(voting: SpikeVoting, linear: Pipeline) -> xr.Dataset:
+#: Version of the readout's layout in NetCDF files; readers refuse a newer one.
+READOUT_FORMAT = 2  # 1: the linear readout's scikit-learn parameters were stored too
+
+
+def readout_to_dataset(voting: SpikeVoting, linear: LinearReadout):
     """Fitted readouts as plain arrays (votes per class and neuron; linear parameters)."""
-    scaler, logistic = linear[0], linear[-1]
+    import xarray as xr
+
     votes = voting.votes_.reshape(N_CLASSES, -1)
     return xr.Dataset(
         {
             "votes": (("class", "neuron"), votes, {"long_name": "mean spike count per calibration class"}),
-            "linear_coef": (("class", "neuron"), logistic.coef_),
-            "linear_intercept": ("class", logistic.intercept_),
-            "linear_scaler_mean": ("neuron", scaler.mean_),
-            "linear_scaler_scale": ("neuron", scaler.scale_),
+            "linear_coef": (("linear_row", "neuron"), linear.coef,
+                            {"long_name": "logistic regression coefficients on standardised counts"}),
+            "linear_intercept": ("linear_row", linear.intercept),
+            "linear_scaler_mean": ("neuron", linear.mean, {"long_name": "mean calibration spike count"}),
+            "linear_scaler_scale": ("neuron", linear.scale,
+                                    {"long_name": "standard deviation of calibration spike counts"}),
+            "linear_classes": ("linear_class", np.asarray(linear.classes, dtype=np.int64)),
         },
         coords={"class": np.arange(N_CLASSES)},
         attrs={
+            "readout_format": READOUT_FORMAT,
             "vote_method": voting.method_,
             "vote_methods": json.dumps(list(voting.methods)),
             "vote_fit_accuracy": json.dumps(voting.fit_accuracy_),
             "vote_layout": json.dumps([voting.channels, voting.positions]),
-            "linear_classes": json.dumps(logistic.classes_.tolist()),
-            "linear_params": json.dumps(logistic.get_params()),
         },
     )
 
 
-def readout_from_dataset(ds: xr.Dataset) -> tuple[SpikeVoting, Pipeline]:
-    """Rebuild fitted readouts from :func:`readout_to_dataset` variables and attributes."""
+def readout_from_dataset(ds) -> tuple[SpikeVoting, LinearReadout]:
+    """Rebuild fitted readouts from :func:`readout_to_dataset` variables and attributes.
+
+    Reads format 1 (classes in an attribute, coefficients over ``class``) and 2; refuses
+    a newer format with a message.
+    """
+    fmt = int(ds.attrs.get("readout_format", 1))
+    if fmt > READOUT_FORMAT:
+        raise ValueError(f"the readout was written by a newer brainlc (readout format {fmt}; "
+                         f"this version reads up to {READOUT_FORMAT}): upgrade brainlc")
     channels, positions = json.loads(ds.attrs["vote_layout"])
     voting = SpikeVoting(channels, positions, tuple(json.loads(ds.attrs["vote_methods"])))
     voting.votes_ = ds["votes"].values.reshape(N_CLASSES, channels, positions)
     voting.classes_ = np.arange(N_CLASSES)
     voting.method_ = ds.attrs["vote_method"]
     voting.fit_accuracy_ = json.loads(ds.attrs["vote_fit_accuracy"])
-    scaler = StandardScaler()
-    scaler.mean_ = ds["linear_scaler_mean"].values
-    scaler.scale_ = ds["linear_scaler_scale"].values
-    scaler.var_ = scaler.scale_**2
-    scaler.n_features_in_ = scaler.mean_.size
-    logistic = LogisticRegression(**json.loads(ds.attrs["linear_params"]))
-    logistic.coef_ = ds["linear_coef"].values
-    logistic.intercept_ = ds["linear_intercept"].values
-    logistic.classes_ = np.asarray(json.loads(ds.attrs["linear_classes"]))
-    logistic.n_features_in_ = logistic.coef_.shape[1]
-    return voting, make_pipeline(scaler, logistic)
+    classes = (ds["linear_classes"].values if "linear_classes" in ds.variables
+               else np.asarray(json.loads(ds.attrs["linear_classes"])))
+    linear = LinearReadout(mean=ds["linear_scaler_mean"].values.astype(np.float64),
+                           scale=ds["linear_scaler_scale"].values.astype(np.float64),
+                           coef=np.atleast_2d(ds["linear_coef"].values.astype(np.float64)),
+                           intercept=np.atleast_1d(ds["linear_intercept"].values.astype(np.float64)),
+                           classes=np.asarray(classes, dtype=np.int64))
+    return voting, linear

@@ -36,13 +36,14 @@ import xarray as xr
 
 from . import __version__
 from .config import NetworkConfig
+from .errors import BrainlcError
 from .readout import readout_to_dataset
 from .topology import build_connectivity
 
 SCHEMA = "brainlc-recording-1"
 
 
-class RecordingError(ValueError):
+class RecordingError(BrainlcError, ValueError):
     """A file that is not a readable brainlc recording."""
 
 

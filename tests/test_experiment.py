@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from brainlc.cli import main, read_digit_image
+from brainlc.cli import main
 from brainlc.data import load_mnist
+from brainlc.images import read_digit_image
 from brainlc.store import Store, StoreError
 
 SMALL = ["--train", "300", "--calibrate", "300", "--test", "300"]
@@ -97,7 +98,7 @@ def test_feed_a_users_digit_image(trained, store, tmp_path, capsys):
 def test_an_image_without_ink_is_refused(tmp_path):
     from PIL import Image
 
-    from brainlc.cli import ImageError
+    from brainlc.images import ImageError
 
     path = tmp_path / "blank.png"
     Image.fromarray(np.full((30, 30), 255, np.uint8)).save(path)
@@ -145,9 +146,9 @@ def test_corrupt_entries_and_interrupted_saves(trained, store, tmp_path, monkeyp
     assert sorted(p.name for p in (copy / network_id).iterdir()) == ["network.json", "v0001"]
     # a corrupt state file is reported, not used
     (copy / network_id / "v0001" / "state.nc").write_bytes(b"garbage")
-    with pytest.raises(StoreError, match="is corrupt"):
+    with pytest.raises(StoreError, match="is unreadable"):
         s.load(network_id)
     assert main(["show", network_id, "--store", str(copy)]) == 2
-    assert "corrupt" in capsys.readouterr().err
+    assert "unreadable" in capsys.readouterr().err
     assert main(["delete", network_id, "--yes", "--store", str(copy)]) == 0
     assert network_id not in s.ids()

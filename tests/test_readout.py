@@ -48,10 +48,51 @@ def test_method_is_chosen_on_the_fitting_set():
     v = SpikeVoting(20, 4).fit(counts, labels)
     assert v.method_ in v.methods and v.fit_accuracy_[v.method_] == max(v.fit_accuracy_.values())
     assert v.fit_accuracy_[v.method_] > 0.9
-    lin = linear_readout(seed=0).fit(counts, labels)
+    lin = linear_readout(counts, labels, seed=0)
     assert (lin.predict(counts) == labels).mean() > 0.9
-    again = linear_readout(seed=0).fit(counts, labels)
-    np.testing.assert_array_equal(lin[-1].coef_, again[-1].coef_)
+    again = linear_readout(counts, labels, seed=0)
+    np.testing.assert_array_equal(lin.coef, again.coef)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 10])
+def test_the_numpy_linear_readout_predicts_exactly_as_scikit_learn(n_classes):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(n_classes)
+    labels = rng.integers(0, n_classes, 400)
+    counts = rng.poisson(1.0, size=(400, 30)).astype(float)
+    counts[:, 0] = 0.0  # a neuron that never spikes: scale 0 -> 1
+    counts[np.arange(400), 1 + labels] += rng.poisson(2, 400)
+    ours = linear_readout(counts[:300], labels[:300], seed=3)
+    theirs = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=3))
+    theirs.fit(counts[:300], labels[:300])
+    np.testing.assert_array_equal(ours.predict(counts[300:]), theirs.predict(counts[300:]))
+    np.testing.assert_allclose(ours.decision_function(counts[300:]),
+                               theirs.decision_function(counts[300:]), rtol=1e-12, atol=1e-12)
+
+
+def test_the_linear_readout_round_trips_through_plain_arrays_and_refuses_newer_formats():
+    from brainlc.readout import readout_from_dataset, readout_to_dataset
+
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.arange(10), 20)
+    counts = rng.poisson(1.0, size=(200, 8)).astype(float)
+    voting = SpikeVoting(2, 4).fit(counts, labels)
+    linear = linear_readout(counts, labels, seed=0)
+    ds = readout_to_dataset(voting, linear)
+    assert not any("param" in key for key in ds.attrs)  # nothing scikit-learn specific
+    _, back = readout_from_dataset(ds)
+    np.testing.assert_array_equal(back.predict(counts), linear.predict(counts))
+    ds.attrs["readout_format"] = 99
+    with pytest.raises(ValueError, match="newer brainlc"):
+        readout_from_dataset(ds)
+
+
+def test_the_linear_readout_needs_two_classes():
+    with pytest.raises(ValueError, match="at least two classes"):
+        linear_readout(np.ones((5, 3)), np.zeros(5, dtype=int), seed=0)
 
 
 def test_accuracy_report_counts_no_prediction_as_wrong():

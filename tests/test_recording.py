@@ -10,7 +10,8 @@ import pytest
 import xarray as xr
 
 from brainlc import analysis
-from brainlc.cli import PLOT_KINDS, main
+from brainlc.cli import main
+from brainlc.plots import FIGURES
 from brainlc.recording import RecordingError, read_recording, write_recording
 from brainlc.store import Store
 
@@ -127,15 +128,13 @@ def test_recording_costs_nothing_unless_asked(setup):
     assert {"input_spike_i", "record_v", "record_theta"} <= set(recording.manifest_["outputs"])
 
 
-@pytest.mark.parametrize("kind", PLOT_KINDS)
+@pytest.mark.parametrize("kind", list(FIGURES))
 def test_every_figure_kind_renders(setup, kind, tmp_path):
-    from brainlc.cli import RECORDING_ONLY
-
     source = setup["id"] if kind == "learning-curve" else str(setup["test"])
     png = tmp_path / f"{kind}.png"
     assert main(["plot", source, kind, "-o", str(png), "--store", str(setup["store"])]) == 0
     assert png.stat().st_size > 10_000
-    if kind not in RECORDING_ONLY and kind != "learning-curve":  # from the store as well
+    if not FIGURES[kind].needs_recording and kind != "learning-curve":  # from the store as well
         png2 = tmp_path / f"{kind}-id.png"
         assert main(["plot", setup["id"], kind, "-o", str(png2), "--store", str(setup["store"])]) == 0
 
