@@ -28,10 +28,12 @@ import signal
 import sys
 import tempfile
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 from .errors import BrainlcError
+from .leftovers import clean_orphan_run_folders
 from .presets import PresetError, load_preset, preset_names
 from .protocol import DEFAULT_SIZES, MAX_SEED, ProtocolError, check_neurons, check_seed, check_sizes
 from .store import SavedNetwork, Store, StoreError
@@ -114,25 +116,15 @@ def format_scores(saved: SavedNetwork, paper: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def _summary_json(saved: SavedNetwork) -> dict:
-    rec = saved.record
-    return {"id": saved.id, "version": saved.version, "preset": saved.preset,
-            "accuracy": rec["accuracy"], "error": rec["error"], "timings": rec["timings"]}
+@dataclass
+class _SavedSummary:
+    """What ``show`` prints of a version: read from JSON alone."""
 
-
-def _header(saved: SavedNetwork) -> str:
-    rec = saved.record
-    return (f"{saved.preset}: network {saved.id} version {saved.version}, seed {saved.seed}; "
-            f"{rec['images_trained']} training, {rec['calibration_images']} calibration, "
-            f"{rec['test_images']} test images")
-
-
-def _paper(preset: str) -> dict:
-    try:
-        return load_preset(preset).paper
-    except PresetError:
-        return {}
-
+    id: str
+    version: int
+    preset: str
+    seed: int
+    record: dict
 
 
 def _summary_json(saved: SavedNetwork) -> dict:
@@ -217,15 +209,22 @@ def cmd_list(args) -> int:
 
 def cmd_show(args) -> int:
     store = Store(args.store)
-    saved = store.load(args.id, args.version)
+    header, version, rec, vdir = store.summary(args.id, args.version)
+    network_id = header.get("id") or vdir.parent.name
+    theta = rec.get("theta_mV")
+    if theta is None:  # saved by brainlc 0.1: read the weights
+        state = store.load(network_id, version).state
+        theta = {"mean": float(state.theta.mean()), "max": float(state.theta.max())}
+    saved = _SavedSummary(id=vdir.parent.name, version=version, preset=header["preset"],
+                          seed=header["seed"], record=rec)
     print(_header(saved))
-    print(f"versions: {store.versions(saved.id)}; folder {saved.path}")
-    cfg = saved.config
-    print(f"{cfg.architecture}, {cfg.channels} channels, kernel {cfg.kernel}, stride {cfg.stride}, "
-          f"mean_weight {cfg.mean_weight}, c_w {cfg.c_w}, trainable competition {cfg.competition_trainable}")
-    print(f"theta: mean {saved.state.theta.mean():.3f} mV, max {saved.state.theta.max():.3f} mV")
-    rec = saved.record
-    if not saved.has_readout or "vote" not in rec.get("scores", {}):
+    print(f"versions: {store.versions(saved.id)}; folder {vdir}")
+    cfg = header["config"]
+    print(f"{cfg.get('architecture')}, {cfg.get('channels')} channels, kernel {cfg.get('kernel')}, "
+          f"stride {cfg.get('stride')}, mean_weight {cfg.get('mean_weight')}, c_w {cfg.get('c_w')}, "
+          f"trainable competition {cfg.get('competition_trainable', False)}")
+    print(f"theta: mean {theta['mean']:.3f} mV, max {theta['max']:.3f} mV")
+    if not (vdir / "readout.nc").is_file() or "vote" not in rec.get("scores", {}):
         print(f"readout: none (calibrate it with 'brainlc evaluate {saved.id}')")
     else:
         print(format_scores(saved, _paper(saved.preset)))
@@ -491,6 +490,7 @@ def _show_progress_messages() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _show_progress_messages()
+    clean_orphan_run_folders()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)

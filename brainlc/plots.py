@@ -76,8 +76,8 @@ def _source(source: str, store: Store, kind: str):
                             f"'brainlc record {saved.id} -o FILE.nc'")
     report = saved.record.get("scores")
     if spec.needs_scores and not (saved.has_readout and isinstance(report, dict) and "vote" in report):
-        raise ProtocolError(f"figure {kind!r} needs a calibrated readout, and network {saved.id} version "
-                            f"{saved.version} has none: calibrate it with 'brainlc evaluate {saved.id}'")
+        raise ProtocolError(f"figure {kind!r} needs a readout: network {saved.id} version {saved.version} "
+                            f"has no calibrated readout; calibrate it with 'brainlc evaluate {saved.id}'")
     return saved.config, saved.state.w_xy, saved.state.w_yy, report, None, saved
 
 

@@ -11,7 +11,6 @@ images that have learning off, which change nothing.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
 from .errors import BrainlcError
+from .leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
 from .state import NetworkState
 from .topology import Connectivity, build_connectivity
 
@@ -61,30 +61,6 @@ class RunResult:
         raster = np.zeros((n_images, steps, n_out), dtype=bool)
         raster[self.spike_image, self.spike_step, self.spike_neuron] = True
         return raster
-
-
-#: Temporary folders of the binary's inputs and results: ``<tmp>/brainlc-run-<pid>-*``.
-RUN_FOLDER_PREFIX = "brainlc-run-"
-
-
-def clean_orphan_run_folders(root: str | Path | None = None) -> list[Path]:
-    """Remove run folders whose process no longer runs (left by kill -9); returns them."""
-    root = Path(root or tempfile.gettempdir())
-    removed = []
-    for path in root.glob(f"{RUN_FOLDER_PREFIX}*"):
-        pid = path.name[len(RUN_FOLDER_PREFIX):].split("-")[0]
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-            continue
-        except PermissionError:
-            continue
-        except ProcessLookupError:
-            pass
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
-    return removed
 
 
 def _die_with_parent() -> None:

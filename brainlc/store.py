@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 
 from .config import ConfigError, NetworkConfig
 from .errors import BrainlcError
+from .leftovers import process_alive
 
 if TYPE_CHECKING:
     from .readout import LinearReadout, SpikeVoting
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
 #: Version of the store's file layout; a store entry of a newer format is refused.
 STORE_FORMAT = 1
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first bytes of every NetCDF-4 file
 VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
 STAGING = ".staging"
 LOCKS = ".locks"
@@ -108,23 +110,13 @@ def _process_tag() -> str:
     return f"{socket.gethostname()}.{os.getpid()}"
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_orphan(name: str) -> bool:
     """Whether a staging entry ``<host>.<pid>.<rest>`` belongs to a dead process of this host."""
     parts = name.split(".")
     if len(parts) < 3 or not parts[-2].isdigit():
         return False
     host, pid = ".".join(parts[:-2]), int(parts[-2])
-    return host == socket.gethostname() and not _process_alive(pid)
+    return host == socket.gethostname() and not process_alive(pid)
 
 
 # ------------------------------------------------------------------ (de)serialisation
@@ -322,15 +314,21 @@ class Store:
         """
         header = {"id": network_id, "preset": preset, "seed": seed, "created": now(),
                   "config": config.to_dict(), "format": STORE_FORMAT}
-        record = {**record, "parent": parent, "format": STORE_FORMAT}
+        theta = state.theta
+        record = {**record, "parent": parent, "format": STORE_FORMAT,
+                  "theta_mV": {"mean": float(theta.mean()) if theta.size else 0.0,
+                               "max": float(theta.max()) if theta.size else 0.0}}
         staging = None
         try:
             staging = self._staging_folder()
             write_version_files(staging / "version", config, state, record, voting, linear)
             version = self._commit(staging, network_id, header, record, parent)
-        except (OSError, StoreError) as exc:  # disk full, permissions, deleted meanwhile
+        except Exception as exc:  # disk full, permissions, deleted meanwhile, a library's error
             where = recover(network_id, header, config, state, record, voting, linear, self.root)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            free = _free_bytes(self.root)
+            if free is not None and free < FULL_DISK_BYTES:
+                reason = f"the disk is full ({free // 1024} KB free; the library said: {reason})"
             raise SaveError(f"could not save {network_id} in {self.root}: {reason}. The results were "
                             f"written to {where}; import them with 'brainlc import {where}'") from exc
         finally:
@@ -418,6 +416,30 @@ class Store:
             raise StoreError(f"store entry {self.root / network_id} has no saved version")
         return out
 
+    def summary(self, key: str, version: int | None = None) -> tuple[dict, int, dict, Path]:
+        """(header, version, record, folder) of a version without reading its arrays.
+
+        The NetCDF files are checked for presence and their HDF5 signature only, so that
+        ``brainlc show`` needs neither numpy nor xarray.
+        """
+        network_id = self.resolve(key)
+        header = self.header(network_id)
+        records = dict(self.records(network_id))
+        version = max(records) if version is None else version
+        if version not in records:
+            raise StoreError(f"network {network_id} has no version {version} (has {sorted(records)})")
+        vdir = self.root / network_id / f"v{version:04d}"
+        _check_format(records[version], vdir / "record.json")
+        for name in ("state.nc", "readout.nc"):
+            path = vdir / name
+            if name == "state.nc" and not path.is_file():
+                raise StoreError(f"store entry {vdir} is unreadable: state.nc is missing")
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    if handle.read(8) != HDF5_SIGNATURE:
+                        raise StoreError(f"store entry {vdir} is unreadable: {name} is not a NetCDF-4 file")
+        return header, version, records[version], vdir
+
     def load(self, key: str, version: int | None = None) -> SavedNetwork:
         """Load a saved network (latest version unless given); theta included."""
         network_id = self.resolve(key)
@@ -444,7 +466,7 @@ class Store:
         """Remove a network and all its versions; returns its id."""
         network_id = self.resolve(key)
         (self.root / STAGING).mkdir(parents=True, exist_ok=True)
-        trash = self.root / STAGING / f"{_process_tag()}.deleting-{network_id}"
+        trash = self.root / STAGING / f"{_process_tag()}.deleting-{network_id.replace('.', '_')}"
         with self._lock(network_id):
             try:
                 os.rename(self.root / network_id, trash)
@@ -483,6 +505,20 @@ def _load_version(vdir: Path, config: NetworkConfig) -> dict:
     except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise StoreError(f"store entry {vdir} is unreadable: {exc}") from exc
     return {"record": record, "state": state, "voting": voting, "linear": linear}
+
+
+#: A save that fails with less free space than this blames a full disk.
+FULL_DISK_BYTES = 16 * 2**20
+
+
+def _free_bytes(path: Path) -> int | None:
+    for folder in (path, *path.absolute().parents):
+        if folder.exists():
+            try:
+                return shutil.disk_usage(folder).free
+            except OSError:
+                return None
+    return None
 
 
 def recovery_roots(store_root: Path) -> list[Path]:
