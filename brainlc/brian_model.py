@@ -47,6 +47,9 @@ class BuildSpec:
     images_per_run : images presented by one invocation of the binary.
     input_mode : ``"spikes"`` (host-made trains) or ``"poisson"`` (drawn in C++).
     record : Y neurons whose v and theta are recorded every step (empty: none).
+    record_runtime : ``record`` only gives the number of recording slots; the neurons are
+        chosen at run time (``<monitor>._indices``), so any set of that size or smaller
+        records without compiling again (C++ device).
     record_input : also record the input (X) spikes.
     device : ``"cpp"`` (Brian2's C++ standalone) or ``"cuda"`` (brian2cuda).
     """
@@ -57,6 +60,7 @@ class BuildSpec:
     record: tuple[int, ...] = ()
     record_input: bool = False
     device: str = "cpp"
+    record_runtime: bool = False
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -267,6 +271,8 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
     if spec.record:
         objects["state"] = StateMonitor(y, ["v", "theta"], record=list(spec.record),
                                         when="end", name="Y_state")
+        if spec.record_runtime:  # the binary takes the recorded neurons on its command line
+            objects["state"].variables["_indices"].read_only = False
     runtime = ("inputs", "learning_flag", "w_xy_owner")
     return NetworkObjects(members=[obj for key, obj in objects.items() if key not in runtime],
                           roles={key: obj for key, obj in objects.items() if key not in runtime},

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import logging
@@ -57,6 +58,7 @@ def _model_source_digest() -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
 def cpu_model() -> dict:
     """The CPU's model name and instruction-set flags (what ``-march=native`` compiles for)."""
     model = flags = ""
@@ -98,6 +100,7 @@ def project_key(spec: BuildSpec, toolchain: dict | None = None) -> str:
         "input_mode": spec.input_mode,
         "record": list(spec.record),
         "record_input": spec.record_input,
+        "record_runtime": spec.record_runtime,
         "index_maps": index_maps_digest(spec),
         "toolchain": toolchain,
         "brainlc": __version__,
@@ -229,6 +232,7 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
             "input_mode": spec.input_mode,
             "record": list(spec.record),
             "record_input": spec.record_input,
+            "record_runtime": spec.record_runtime,
             "device": spec.device,
         },
         "toolchain": toolchain,
@@ -238,6 +242,7 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
             "theta": "Y.theta",
             "learning_flag": f"{objects.learning_flag.name}.values",
             "input": f"{objects.inputs.name}.values",
+            **({"record_indices": "Y_state._indices"} if spec.record_runtime else {}),
         },
         "outputs": outputs,
     }

@@ -63,6 +63,16 @@ class RunResult:
         return raster
 
 
+#: Recording slots compiled into a C++ binary: any set of up to this many neurons (or of
+#: up to the next multiple of it) is recorded by the same binary.
+RECORD_SLOTS = 32
+
+
+def record_slots(n_recorded: int, n_neurons: int) -> int:
+    """Slots compiled for recording ``n_recorded`` of ``n_neurons`` neurons."""
+    return min(n_neurons, max(RECORD_SLOTS, -(-n_recorded // RECORD_SLOTS) * RECORD_SLOTS))
+
+
 def _die_with_parent() -> None:
     """In the binary's process: be killed with brainlc, also by kill -9 (Linux)."""
     try:
@@ -113,6 +123,10 @@ class CompiledNetwork:
     # ------------------------------------------------------------------ compile
     @property
     def spec(self) -> BuildSpec:
+        if self.record and self.device == "cpp":  # neurons chosen at run time, in fixed slots
+            slots = record_slots(len(self.record), self.config.n_output)
+            return BuildSpec(self.config, self.images_per_run, self.input_mode, tuple(range(slots)),
+                             self.record_input, self.device, record_runtime=True)
         return BuildSpec(self.config, self.images_per_run, self.input_mode, self.record,
                          self.record_input, self.device)
 
@@ -194,12 +208,17 @@ class CompiledNetwork:
             "learning_flag": flags,
             "input": self._input_values(data),
         }
+        slots = len(manifest["spec"]["record"])
+        if "record_indices" in manifest["inputs"]:  # the recorded neurons, padded to the slots
+            chosen = list(self.record) + [self.record[-1]] * (slots - len(self.record))
+            arrays["record_indices"] = np.asarray(chosen, dtype=np.int32)
         args = []
         for key, values in arrays.items():
             if values.size == 0:
                 continue
             path = tmp / f"{key}.dat"
-            np.ascontiguousarray(values, dtype=np.float64).tofile(path)
+            dtype = np.int32 if key == "record_indices" else np.float64
+            np.ascontiguousarray(values, dtype=dtype).tofile(path)
             args.append(f"{manifest['inputs'][key]}={path}")
         results = tmp / "results"
         results.mkdir(exist_ok=True)
@@ -247,8 +266,8 @@ class CompiledNetwork:
         if self.record:
             n_rec = len(self.record)
             total = self.images_per_run * steps + 1
-            v = read("record_v").reshape(total, n_rec)[: n_real * steps]
-            th = read("record_theta").reshape(total, n_rec)[: n_real * steps]
+            v = read("record_v").reshape(total, slots)[: n_real * steps, :n_rec]
+            th = read("record_theta").reshape(total, slots)[: n_real * steps, :n_rec]
             voltages = v.reshape(n_real, steps, n_rec)
             thetas = th.reshape(n_real, steps, n_rec)
         for path in results.iterdir():

@@ -66,6 +66,64 @@ def test_the_cache_key_changes_with_what_changes_the_code():
     assert project_key(base) != project_key(BuildSpec(CFG, 2, input_mode="spikes"))
 
 
+def test_the_cache_key_covers_version_sources_index_maps_flags_and_cpu(monkeypatch):
+    """Each thing that shapes the generated code or the binary, changed in turn, gives a new key."""
+    from pathlib import Path
+
+    from brainlc import compiler, devices
+    from brainlc.brian_model import BuildSpec
+
+    spec = BuildSpec(CFG, 2)
+    keys = {"base": project_key(spec)}
+    changes = {}
+
+    def version(m):
+        m.setattr(compiler, "__version__", "9.9.9")
+
+    def source(name):
+        def change(m):
+            real = Path.read_bytes
+
+            def edited(path):
+                data = real(path)
+                return data + b"\n# edited" if path.name == name else data
+
+            m.setattr(Path, "read_bytes", edited)
+        return change
+
+    def index_maps(m):
+        real = compiler.build_connectivity
+
+        def permuted(config):
+            import dataclasses
+
+            conn = real(config)  # the same pairs in another order: other code
+            return dataclasses.replace(conn, yy_pre=conn.yy_pre[::-1].copy(), yy_post=conn.yy_post[::-1].copy())
+
+        m.setattr(compiler, "build_connectivity", permuted)
+
+    def flags(m):
+        m.setattr(devices, "GCC_FLAGS", [*devices.GCC_FLAGS, "-fno-tree-vectorize"])
+
+    here = dict(compiler.cpu_model())
+
+    def cpu_model(m):
+        m.setattr(compiler, "cpu_model", lambda: {**here, "model": "Another CPU"})
+
+    def cpu_flags(m):
+        m.setattr(compiler, "cpu_model", lambda: {**here, "flags": "0123456789abcdef"})
+
+    changes.update(version=version, index_maps=index_maps, flags=flags, cpu_model=cpu_model, cpu_flags=cpu_flags)
+    for name in compiler.CODE_SOURCES:
+        changes[f"source {name}"] = source(name)
+    for name, change in changes.items():
+        with monkeypatch.context() as m:
+            change(m)
+            keys[name] = project_key(spec)
+    assert len(set(keys.values())) == len(keys), keys
+    assert project_key(spec) == keys["base"]  # and back
+
+
 def test_wrong_inputs_are_refused(tmp_path):
     net = CompiledNetwork(CFG, images_per_run=2, cache_dir=tmp_path)
     state = initial_state(CFG, build_connectivity(CFG), 0)
@@ -88,3 +146,21 @@ def test_an_interrupted_build_is_rebuilt_not_used(tmp_path):
     assert third.compile_seconds_ > 0
     state = initial_state(CFG, build_connectivity(CFG), 0)
     assert third.run(state, learning=False, rates=np.full((1, 400), 30.0)).spike_counts.shape == (1, 3)
+
+
+def test_recorded_neurons_are_chosen_at_run_time_without_compiling_again(tmp_path):
+    cfg = NetworkConfig("LC", 4, kernel=12, stride=4, mean_weight=0.3)  # 36 neurons: 32 slots
+    state = initial_state(cfg, build_connectivity(cfg), 0)
+    rates = np.random.default_rng(0).uniform(0, 60, size=(3, cfg.n_input))
+    runs = {}
+    for neurons in [(5,), (30, 5, 2), tuple(range(33))]:
+        net = CompiledNetwork(cfg, images_per_run=2, record=neurons, cache_dir=tmp_path).compile()
+        runs[neurons] = (net, net.run(state, learning=False, rates=rates, seed=1))
+    (a, ra), (b, rb), (c, rc) = runs.values()
+    assert a.project_ == b.project_ and b.compile_seconds_ == 0  # 1 and 3 neurons: one binary
+    assert c.project_ != a.project_  # 33 neurons need more slots than were compiled
+    assert rb.voltages.shape == (3, cfg.time_per_image, 3)
+    np.testing.assert_array_equal(rb.voltages[..., 1], ra.voltages[..., 0])  # neuron 5 both times
+    np.testing.assert_array_equal(rb.voltages[..., 0], rc.voltages[..., 30])
+    np.testing.assert_array_equal(rb.thetas[..., 2], rc.thetas[..., 2])
+    assert not np.array_equal(rb.voltages[..., 0], rb.voltages[..., 1])

@@ -139,6 +139,23 @@ def test_every_figure_kind_renders(setup, kind, tmp_path):
         assert main(["plot", setup["id"], kind, "-o", str(png2), "--store", str(setup["store"])]) == 0
 
 
+def test_figures_leave_pyplot_and_the_backend_alone(setup):
+    """The library draws Figure objects: no pyplot figure is opened, no backend is switched."""
+    code = f"""
+import sys, matplotlib
+matplotlib.use("svg")
+from brainlc import figures
+from brainlc.recording import read_recording, recording_config
+ds = read_recording({str(setup["test"])!r})
+fig = figures.weights_xy(recording_config(ds), ds["w_xy"].values)
+fig2 = figures.raster(ds, 0)
+import matplotlib.pyplot as plt
+print(type(fig).__name__, matplotlib.get_backend(), len(plt.get_fignums()), "pyplot" in str(type(fig.canvas)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["Figure", "svg", "0", "False"]
+
+
 def test_record_refuses_bad_neurons(setup, tmp_path, capsys):
     assert main(["record", setup["id"], "--neurons", "0,999", "-o", str(tmp_path / "r.nc"),
                  "--store", str(setup["store"])]) == 2
@@ -154,6 +171,8 @@ def test_notebooks_run_top_to_bottom(setup, notebook, monkeypatch):
     monkeypatch.setenv("BRAINLC_RECORDING", str(setup["test"]))
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(setup["base"])}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
-    assert not errors
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    figure_calls = sum("".join(c.source).count("display(figures.") for c in nb.cells if c.cell_type == "code")
+    assert figure_calls and len(images) >= figure_calls - 2  # dynamics: up to 3 voltage plots, >= 1 shown

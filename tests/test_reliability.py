@@ -67,7 +67,7 @@ def test_eight_concurrent_writers_lose_nothing_and_record_their_parents(store):
               for seed in (1, 2)]
     procs.append(cli("delete", victim.id, "--yes", "--store", root, tmp=runs))
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err
     versions = readable_versions(root, network_id)
     assert sorted(versions) == list(range(1, 12))  # 1 + 8 trains + 2 evaluations, numbers unique
