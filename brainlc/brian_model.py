@@ -1,7 +1,7 @@
 """Builds the Brian2 objects of one network (device independent).
 
 The objects are laid out so that Brian2's schedule reproduces the original's order of
-operations inside a 1 ms step (``shared/reference/brian2-exactness.md``):
+operations inside a 1 ms step (``docs/scheduling.md``):
 
 =========================  =================================================
 slot (order)               what runs

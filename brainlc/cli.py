@@ -43,11 +43,9 @@ DEVICES = ("cpp", "cuda")  # brainlc.devices.DEVICES, without importing it for -
 
 def info(preset_name: str) -> dict:
     """A preset's description as a JSON-ready dictionary."""
-    from .topology import build_connectivity
-
     preset = load_preset(preset_name)
     cfg = preset.config
-    conn = build_connectivity(cfg)
+    counts = cfg.synapse_counts()  # arithmetic: no index maps, no numpy, a quick answer
     return {
         "preset": preset.name,
         "description": preset.description,
@@ -58,10 +56,7 @@ def info(preset_name: str) -> dict:
         "positions": cfg.conv * cfg.conv,
         "neurons": cfg.n_output,
         "input_neurons": cfg.n_input,
-        "xy_synapses": int(conn.xy_pre.size),
-        "xy_weights": conn.n_xy_weights,
-        "yy_synapses": int(conn.yy_pre.size),
-        "parameters": conn.parameter_count,
+        **counts,
         "competition_trainable": cfg.competition_trainable,
         "config": cfg.to_dict(),
         "protocol": preset.protocol,

@@ -125,6 +125,15 @@ class NetworkConfig:
         """Number of output (Y) neurons: channels x positions."""
         return self.channels * self.conv * self.conv
 
+    def synapse_counts(self) -> dict[str, int]:
+        """X->Y synapses, independent X->Y weights, Y->Y synapses and the paper's parameter
+        count, by arithmetic (the index maps of :mod:`brainlc.topology` have these sizes)."""
+        positions = self.conv * self.conv
+        xy = self.channels * positions * self.kernel * self.kernel
+        weights = self.channels * self.kernel * self.kernel if self.architecture == "C" else xy
+        yy = positions * self.channels * (self.channels - 1)
+        return {"xy_synapses": xy, "xy_weights": weights, "yy_synapses": yy, "parameters": weights + yy}
+
     @property
     def normalisation_target(self) -> float:
         """Sum of the afferent X->Y weights of one Y neuron (C: of one kernel), mV."""

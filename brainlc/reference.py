@@ -1,6 +1,6 @@
 """A plain numpy, step-by-step implementation of the original's discrete-time algorithm.
 
-This is the oracle the Brian2 model is tested against (``original-model.md`` section 12),
+This is the oracle the Brian2 model is tested against (the step order of ``docs/scheduling.md``),
 not the product: it is slow and simple on purpose. It implements the decisions written
 in ``docs/model.md`` (competition synapses only between channels at one position, C
 kernels normalised at initialisation, no normalisation when learning is off, a zero

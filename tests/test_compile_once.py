@@ -164,3 +164,29 @@ def test_recorded_neurons_are_chosen_at_run_time_without_compiling_again(tmp_pat
     np.testing.assert_array_equal(rb.voltages[..., 0], rc.voltages[..., 30])
     np.testing.assert_array_equal(rb.thetas[..., 2], rc.thetas[..., 2])
     assert not np.array_equal(rb.voltages[..., 0], rb.voltages[..., 1])
+
+
+def test_a_compile_says_what_it_does_and_a_waiting_process_says_how_long_it_waited(tmp_path):
+    import fcntl
+    import time
+
+    cfg = NetworkConfig("FC", 2, mean_weight=0.25)
+    net = CompiledNetwork(cfg, images_per_run=1, cache_dir=tmp_path)
+    lock = tmp_path / f"{project_key(net.spec)}.lock"
+    child = ("import sys\nfrom brainlc.cli import _show_progress_messages\n_show_progress_messages()\n"
+             "from brainlc.config import NetworkConfig\nfrom brainlc.simulation import CompiledNetwork\n"
+             "net = CompiledNetwork(NetworkConfig('FC', 2, mean_weight=0.25), images_per_run=1, cache_dir=sys.argv[1])\n"
+             "print(net.compile().compile_seconds_)")
+    with open(lock, "a") as held:  # another process compiling the same shape
+        fcntl.flock(held, fcntl.LOCK_EX)
+        proc = subprocess.Popen([sys.executable, "-c", child, str(tmp_path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        assert proc.poll() is None  # it waits for the lock
+        fcntl.flock(held, fcntl.LOCK_UN)
+        out, err = proc.communicate(timeout=600)
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("brainlc: waiting for another process that compiles FC 2x20x20"), err
+    assert lines[1].startswith("brainlc: waited ") and float(lines[1].split()[2]) >= 1.0, err
+    assert lines[2].startswith("brainlc: compiling the FC 2x20x20 network for cpp into"), err
+    assert "once per network shape" in lines[2] and float(out) > 0

@@ -6,6 +6,7 @@ import pytest
 
 from brainlc.cli import info, main
 from brainlc.presets import PresetError, load_preset, parse_preset, preset_names
+from brainlc.topology import build_connectivity
 
 EXPECTED = {
     "lc-1000-k12": ("LC", 1000, 12, 9000, 10_287_000, 92.3, 95.1),
@@ -36,6 +37,9 @@ def test_info_reports_the_papers_sizes(name):
     assert data["parameters"] == params
     assert data["stride"] == (4 if arch != "FC" else 1)
     assert (data["paper"]["method1"], data["paper"]["method2"]) == (m1, m2)
+    conn = build_connectivity(load_preset(name).config)  # the arithmetic counts are the maps' sizes
+    assert (data["xy_synapses"], data["xy_weights"], data["yy_synapses"], data["parameters"]) == (
+        conn.xy_pre.size, conn.n_xy_weights, conn.yy_pre.size, conn.parameter_count)
 
 
 def test_trained_preset_documents_the_swapped_names():

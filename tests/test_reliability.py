@@ -292,6 +292,9 @@ def test_a_bad_entry_never_hides_the_good_ones(store, capsys, tmp_path):
                  ["plot", "no-readout", "confusion", "-o", str(tmp_path / "c.png")]):
         assert main([*args, "--store", str(root)]) == 2
         assert "no calibrated readout" in capsys.readouterr().err
+    assert main(["evaluate", "no-readout", "--store", str(root)]) == 0  # calibrating makes one
+    assert Store(root).load("no-readout").has_readout
+    capsys.readouterr()
     for name in bad:
         assert main(["show", name, "--store", str(root)]) == 2
         err = capsys.readouterr().err
