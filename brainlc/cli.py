@@ -31,9 +31,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
+from . import __version__, stopping
 from .errors import BrainlcError
-from .leftovers import clean_orphan_run_folders
+from .leftovers import clean_orphan_run_folders, remove_own_run_folders
 from .presets import PresetError, load_preset, preset_names
 from .protocol import DEFAULT_SIZES, MAX_SEED, ProtocolError, check_neurons, check_seed, check_sizes
 from .store import SavedNetwork, Store, StoreError
@@ -454,14 +454,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that temporary files are cleaned up."""
-
-
-def _on_sigterm(signum, frame):
-    raise Terminated()
-
-
 def _crash_report() -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(tempfile.gettempdir()) / f"brainlc-crash-{stamp}-{os.getpid()}.txt"
@@ -486,16 +478,18 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _show_progress_messages()
     clean_orphan_run_folders()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    stopping.reset()
+    previous = {sig: signal.signal(sig, stopping.request) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         return args.func(args)
     except BrainlcError as exc:
         print(f"brainlc: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        print(f"brainlc: {what}; nothing was saved for this command", file=sys.stderr)
-        return 130 if not isinstance(exc, Terminated) else 143
+        terminated = isinstance(exc, stopping.Stopped) and exc.signum == signal.SIGTERM
+        print(f"brainlc: {'terminated' if terminated else 'interrupted'}; nothing was saved for this command",
+              file=sys.stderr)
+        return 143 if terminated else 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stdout = open(os.devnull, "w")
         return 0
@@ -511,4 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"brainlc: internal error: {type(exc).__name__}: {exc}{report}", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        remove_own_run_folders()  # normally gone already; not when a stop hit their clean-up
+        if hasattr(args, "store"):
+            Store(args.store).remove_own_staging()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

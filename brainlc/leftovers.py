@@ -38,3 +38,10 @@ def clean_orphan_run_folders(root: str | Path | None = None) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
+
+
+def remove_own_run_folders(root: str | Path | None = None) -> None:
+    """Remove this process's run folders (called when a command ends, however it ends)."""
+    root = Path(root or tempfile.gettempdir())
+    for path in root.glob(f"{RUN_FOLDER_PREFIX}{os.getpid()}-*"):
+        shutil.rmtree(path, ignore_errors=True)

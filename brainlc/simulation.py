@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import stopping
 from .brian_model import BuildSpec
 from .compiler import compile_project
 from .config import NetworkConfig
@@ -177,6 +178,7 @@ class CompiledNetwork:
             for chunk, start in enumerate(range(0, n_images, self.images_per_run)):
                 stop = min(start + self.images_per_run, n_images)
                 data = spikes[start:stop] if spikes is not None else rates[start:stop]
+                stopping.check()
                 part = self._run_chunk(Path(tmp), current, data, learning, _chunk_seed(seed, chunk))
                 current = part.state
                 part.spike_image += start

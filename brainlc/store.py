@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import stopping
 from .config import ConfigError, NetworkConfig
 from .errors import BrainlcError
 from .leftovers import process_alive
@@ -252,6 +253,13 @@ class Store:
                     removed.append(path)
         return removed
 
+    def remove_own_staging(self) -> None:
+        """Remove this process's staging folders (when a command ends, however it ends)."""
+        staging = self.root / STAGING
+        if staging.is_dir():
+            for path in staging.glob(f"{_process_tag()}.*"):
+                shutil.rmtree(path, ignore_errors=True)
+
     def _staging_folder(self) -> Path:
         folder = self.root / STAGING / f"{_process_tag()}.{uuid.uuid4().hex[:8]}"
         folder.mkdir(parents=True)
@@ -341,6 +349,7 @@ class Store:
         """Give the staged version its number and rename it into place (under the lock)."""
         folder = self.root / network_id
         with self._lock(network_id):
+            stopping.check()  # a stop requested meanwhile: save nothing
             if parent is None:
                 if folder.exists():
                     raise StoreError(f"a network {network_id!r} already exists in {self.root}")

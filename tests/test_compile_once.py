@@ -175,7 +175,8 @@ def test_a_compile_says_what_it_does_and_a_waiting_process_says_how_long_it_wait
     lock = tmp_path / f"{project_key(net.spec)}.lock"
     child = ("import sys\nfrom brainlc.cli import _show_progress_messages\n_show_progress_messages()\n"
              "from brainlc.config import NetworkConfig\nfrom brainlc.simulation import CompiledNetwork\n"
-             "net = CompiledNetwork(NetworkConfig('FC', 2, mean_weight=0.25), images_per_run=1, cache_dir=sys.argv[1])\n"
+             "net = CompiledNetwork(NetworkConfig('FC', 2, mean_weight=0.25), images_per_run=1,"
+             " cache_dir=sys.argv[1])\n"
              "print(net.compile().compile_seconds_)")
     with open(lock, "a") as held:  # another process compiling the same shape
         fcntl.flock(held, fcntl.LOCK_EX)

@@ -139,7 +139,7 @@ def test_sigterm_and_sigint_stop_cleanly_and_save_nothing(store, sig, code, word
         time.sleep(0.05)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == code
+    assert proc.returncode == code, (proc.returncode, err[-3000:])
     assert err.strip().splitlines()[-1] == f"brainlc: {word}; nothing was saved for this command"
     assert Store(root).versions(network_id) == [1]
     assert _leftovers(root, runs) == []
