@@ -125,9 +125,12 @@ def _store(directory: Path, filename: str, content: bytes, expected_md5: str) ->
     if actual != expected_md5:
         raise MnistError(f"{filename}: fetched content has MD5 {actual}, expected {expected_md5}")
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / f".{filename}.partial"
-    tmp.write_bytes(content)
-    os.replace(tmp, directory / filename)
+    tmp = directory / f".{filename}.{os.getpid()}.{os.urandom(4).hex()}.partial"  # one per writer
+    try:
+        tmp.write_bytes(content)
+        os.replace(tmp, directory / filename)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- sources

@@ -26,14 +26,19 @@ def fake_files():
     return contents, table
 
 
-def test_fetches_missing_files_then_uses_the_cache(tmp_path, monkeypatch):
+def test_fetches_missing_files_then_uses_the_cache(tmp_path, monkeypatch, caplog):
+    import logging
+
     contents, table = fake_files()
     monkeypatch.setattr(data, "FILES", table)
     calls = []
     sources = (("fake", fake_source(contents, calls)),)
-    ensure_files(tmp_path, sources)
-    ensure_files(tmp_path, sources)
+    with caplog.at_level(logging.INFO, logger="brainlc"):
+        ensure_files(tmp_path, sources)
+        ensure_files(tmp_path, sources)
     assert len(calls) == 1 and sorted(calls[0]) == sorted(contents)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("downloading MNIST")]
+    assert len(said) == 1 and str(tmp_path) in said[0] and "fake" in said[0]  # one line, once
 
 
 def test_corrupt_or_partial_file_is_refused_and_fetched_again(tmp_path, monkeypatch, caplog):

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -150,3 +152,20 @@ def test_progress_draws_a_bar_on_a_terminal_and_one_line_otherwise():
         bar(50)
     lines = log.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith("test: 50 images in ")
+
+
+def test_a_readout_saved_by_brainlc_0_1_is_still_read():
+    """Format 1: classes and scikit-learn's parameters in attributes, coefficients over class."""
+    from brainlc.readout import readout_from_dataset, readout_to_dataset
+
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(10), 20)
+    counts = rng.poisson(1.0, size=(200, 8)).astype(float)
+    voting = SpikeVoting(2, 4).fit(counts, labels)
+    linear = linear_readout(counts, labels, seed=0)
+    old = readout_to_dataset(voting, linear).drop_vars("linear_classes").rename({"linear_row": "class"})
+    old.attrs.pop("readout_format")
+    old.attrs.update(linear_classes=json.dumps(list(range(10))),
+                     linear_params=json.dumps({"C": 1.0, "multi_class": "deprecated", "max_iter": 1000}))
+    _, back = readout_from_dataset(old)
+    np.testing.assert_array_equal(back.predict(counts), linear.predict(counts))
