@@ -75,14 +75,18 @@ def test_the_numpy_linear_readout_predicts_exactly_as_scikit_learn(n_classes):
                                theirs.decision_function(counts[300:]), rtol=1e-12, atol=1e-12)
 
 
+def _fitted_readouts(seed):
+    """Spike counts (200 images, 2 channels x 4 positions) and the readouts fitted on them."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(10), 20)
+    counts = rng.poisson(1.0, size=(200, 8)).astype(float)
+    return counts, SpikeVoting(2, 4).fit(counts, labels), linear_readout(counts, labels, seed=0)
+
+
 def test_the_linear_readout_round_trips_through_plain_arrays_and_refuses_newer_formats():
     from brainlc.readout import readout_from_dataset, readout_to_dataset
 
-    rng = np.random.default_rng(1)
-    labels = np.repeat(np.arange(10), 20)
-    counts = rng.poisson(1.0, size=(200, 8)).astype(float)
-    voting = SpikeVoting(2, 4).fit(counts, labels)
-    linear = linear_readout(counts, labels, seed=0)
+    counts, voting, linear = _fitted_readouts(1)
     ds = readout_to_dataset(voting, linear)
     assert not any("param" in key for key in ds.attrs)  # nothing scikit-learn specific
     _, back = readout_from_dataset(ds)
@@ -158,11 +162,7 @@ def test_a_readout_saved_by_brainlc_0_1_is_still_read():
     """Format 1: classes and scikit-learn's parameters in attributes, coefficients over class."""
     from brainlc.readout import readout_from_dataset, readout_to_dataset
 
-    rng = np.random.default_rng(2)
-    labels = np.repeat(np.arange(10), 20)
-    counts = rng.poisson(1.0, size=(200, 8)).astype(float)
-    voting = SpikeVoting(2, 4).fit(counts, labels)
-    linear = linear_readout(counts, labels, seed=0)
+    counts, voting, linear = _fitted_readouts(2)
     old = readout_to_dataset(voting, linear).drop_vars("linear_classes").rename({"linear_row": "class"})
     old.attrs.pop("readout_format")
     old.attrs.update(linear_classes=json.dumps(list(range(10))),
