@@ -3,7 +3,9 @@
 
 The baseline is the bare interpreter (``python -c pass``) and, with ``--baseline-src DIR``,
 the same commands from another brainlc source tree (e.g. an older commit checked out with
-``git worktree add``), run on the same store in alternation with this one.
+``git worktree add``), run on the same store in alternation with this one. Each tree is
+installed (``pip install --no-deps --target``) into a temporary folder first, so that both
+run as installed packages, whatever brainlc the interpreter has installed itself.
 
 Usage: python scripts/benchmark_cli.py [--repeats 15] [--baseline-src DIR] [-o FILE.json]
 """
@@ -21,10 +23,21 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent
-#: Runs ``brainlc`` from the source tree SRC, also where another brainlc is installed
-#: (an editable install's import hook would otherwise win over PYTHONPATH).
+#: Runs the brainlc installed in SITE, also where another brainlc is installed (an editable
+#: install's import hook would otherwise win over sys.path).
 LAUNCH = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]; "
           "sys.path.insert(0, {src!r}); from brainlc.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+def install(source: Path, target: Path) -> str:
+    """``pip install --no-deps --target`` of a brainlc source tree; returns the folder."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--target", str(target), str(source)], check=True, capture_output=True)
+    check = subprocess.run([sys.executable, "-c", LAUNCH.format(src=str(target)), "presets"],
+                           capture_output=True, text=True)
+    if check.returncode != 0 or "lc-100-k12" not in check.stdout:
+        raise SystemExit(f"the brainlc installed from {source} does not run: {check.stderr[-500:]}")
+    return str(target)
 
 
 def timed(command: list[str], env: dict) -> float:
@@ -49,9 +62,9 @@ def main() -> None:
         network_id = next(p.name for p in store.iterdir() if not p.name.startswith("."))
         commands = {"help": ["--help"], "list": ["list", "--store", str(store)],
                     "show": ["show", network_id, "--store", str(store)], "info": ["info", "lc-100-k12"]}
-        sources = {"this": str(HERE)}
+        sources = {"this": install(HERE, Path(tmp) / "this")}
         if args.baseline_src:
-            sources["baseline"] = str(Path(args.baseline_src).resolve())
+            sources["baseline"] = install(Path(args.baseline_src).resolve(), Path(tmp) / "baseline")
         times: dict = {src: {name: [] for name in commands} for src in sources}
         times["python -c pass"] = []
         for _ in range(args.repeats):  # alternate, so that load changes hit both alike
