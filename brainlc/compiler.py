@@ -32,7 +32,7 @@ import numpy as np
 
 from . import __version__, devices
 from .brian_model import BuildSpec, build_objects
-from .topology import build_connectivity
+from .topology import Connectivity, build_connectivity
 
 MANIFEST = "manifest.json"
 
@@ -73,9 +73,9 @@ def cpu_model() -> dict:
             "flags": hashlib.sha256(" ".join(sorted(flags.split())).encode()).hexdigest()[:16]}
 
 
-def index_maps_digest(spec: BuildSpec) -> str:
-    """Hash of the connectivity arrays the network is built from."""
-    conn = build_connectivity(spec.config)
+def index_maps_digest(spec: BuildSpec, conn: Connectivity | None = None) -> str:
+    """Hash of the connectivity arrays the network is built from (``conn``, if built already)."""
+    conn = build_connectivity(spec.config) if conn is None else conn
     digest = hashlib.sha256()
     for name in ("xy_pre", "xy_post", "xy_kernel", "yy_pre", "yy_post"):
         array = getattr(conn, name, None)
@@ -87,7 +87,7 @@ def index_maps_digest(spec: BuildSpec) -> str:
     return digest.hexdigest()
 
 
-def project_key(spec: BuildSpec, toolchain: dict | None = None) -> str:
+def project_key(spec: BuildSpec, toolchain: dict | None = None, conn: Connectivity | None = None) -> str:
     """Hash of everything that determines the compiled code of ``spec``.
 
     ``toolchain``: :func:`brainlc.devices.toolchain` of the spec's device, if known.
@@ -101,7 +101,7 @@ def project_key(spec: BuildSpec, toolchain: dict | None = None) -> str:
         "record": list(spec.record),
         "record_input": spec.record_input,
         "record_runtime": spec.record_runtime,
-        "index_maps": index_maps_digest(spec),
+        "index_maps": index_maps_digest(spec, conn),
         "toolchain": toolchain,
         "brainlc": __version__,
         "source": _model_source_digest(),
@@ -151,14 +151,17 @@ def load_manifest(project: Path) -> dict | None:
     return manifest
 
 
-def compile_project(spec: BuildSpec, root: Path | None = None) -> tuple[Path, dict, float]:
+def compile_project(spec: BuildSpec, root: Path | None = None,
+                    conn: Connectivity | None = None) -> tuple[Path, dict, float]:
     """Compile ``spec`` unless cached; returns (project folder, manifest, seconds spent).
 
-    Seconds spent is 0 when the project came from the cache.
+    ``conn``: the network's index maps, if the caller built them already. Seconds spent is
+    0 when the project came from the cache.
     """
     root = cache_root() if root is None else root
+    conn = build_connectivity(spec.config) if conn is None else conn
     toolchain = devices.toolchain(spec.device)
-    project = root / project_key(spec, toolchain)
+    project = root / project_key(spec, toolchain, conn)
     manifest = load_manifest(project)
     if manifest is not None:
         return project, manifest, 0.0
@@ -173,16 +176,15 @@ def compile_project(spec: BuildSpec, root: Path | None = None) -> tuple[Path, di
         start = time.perf_counter()
         if project.exists():
             shutil.rmtree(project)  # an interrupted build: start again
-        manifest = _build_with_brian(spec, project, toolchain)
+        manifest = _build_with_brian(spec, project, toolchain, conn)
         (project / f"{MANIFEST}.tmp").write_text(json.dumps(manifest, indent=1))
         os.replace(project / f"{MANIFEST}.tmp", project / MANIFEST)
         return project, manifest, time.perf_counter() - start
 
 
-def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict) -> dict:
+def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity) -> dict:
     from brian2 import Network, device
 
-    conn = build_connectivity(spec.config)
     previous_cxx = os.environ.get("CXX")
     # ccache for g++; nvcc takes CXX as its host compiler (-ccbin), which must be one word.
     if previous_cxx is None and spec.device == "cpp" and shutil.which("ccache"):

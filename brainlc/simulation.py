@@ -11,6 +11,7 @@ images that have learning off, which change nothing.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -74,15 +75,23 @@ def record_slots(n_recorded: int, n_neurons: int) -> int:
     return min(n_neurons, max(RECORD_SLOTS, -(-n_recorded // RECORD_SLOTS) * RECORD_SLOTS))
 
 
-def _die_with_parent() -> None:
-    """In the binary's process: be killed with brainlc, also by kill -9 (Linux)."""
+def _load_prctl():
+    """libc's prctl, looked up here in the parent: a forked child must not import."""
     try:
         import ctypes
-        import signal
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):  # not Linux: the binary ends when its images are done
-        pass
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the binary's process: be killed with brainlc, also by kill -9 (Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class BinaryError(BrainlcError, RuntimeError):
@@ -134,8 +143,8 @@ class CompiledNetwork:
     def compile(self) -> "CompiledNetwork":
         """Compile (or find in the cache); sets ``project_``, ``compile_seconds_``."""
         root = Path(self.cache_dir) if self.cache_dir is not None else None
-        self.project_, self.manifest_, self.compile_seconds_ = compile_project(self.spec, root)
         self.connectivity_: Connectivity = build_connectivity(self.config)
+        self.project_, self.manifest_, self.compile_seconds_ = compile_project(self.spec, root, self.connectivity_)
         return self
 
     def _ensure_compiled(self) -> None:
