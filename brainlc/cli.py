@@ -21,6 +21,7 @@ one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -35,7 +36,7 @@ from . import __version__, stopping
 from .errors import BrainlcError
 from .leftovers import clean_orphan_run_folders, remove_own_run_folders
 from .presets import PresetError, load_preset, preset_names
-from .protocol import DEFAULT_SIZES, MAX_SEED, ProtocolError, check_neurons, check_seed, check_sizes
+from .protocol import DEFAULT_SIZES, MAX_SEED, ProtocolError, check_neurons, check_seed
 from .store import SavedNetwork, Store, StoreError
 
 DEVICES = ("cpp", "cuda")  # brainlc.devices.DEVICES, without importing it for --help
@@ -146,23 +147,12 @@ def _paper(preset: str) -> dict:
         return {}
 
 
-def _writable_store(args) -> Store:
-    if getattr(args, "device", None):
-        from .devices import check_runnable
-
-        check_runnable(args.device)
-    store = Store(args.store)
-    store.check_writable()
-    return store
-
-
 # ------------------------------------------------------------------ commands
 def cmd_run(args) -> int:
     preset = load_preset(args.preset)
-    check_sizes(args.train, args.calibrate, args.test, args.seed)
     check_output_path(args.json, (".json",), "--json")
-    store = _writable_store(args)
-    from .experiment import run_new
+    store = Store(args.store)
+    from .experiment import run_new  # checks sizes, seed, store and device before any work
 
     saved = run_new(preset.name, preset.config, store, seed=args.seed,
                     train=args.train, calibrate=args.calibrate, test=args.test, device=args.device)
@@ -176,8 +166,6 @@ def cmd_run(args) -> int:
 
 def cmd_list(args) -> int:
     store = Store(args.store)
-    if store.root.exists() and not store.root.is_dir():
-        raise StoreError(f"the store {store.root} is a file, not a folder")
     ids = store.ids()
     if not ids:
         print(f"no saved networks in {store.root}")
@@ -250,34 +238,26 @@ def cmd_delete(args) -> int:
 
 
 def cmd_import(args) -> int:
-    store = _writable_store(args)
+    store = Store(args.store)
     saved = store.import_recovered(args.folder)
     print(f"imported {args.folder} as {saved.id} version {saved.version} in {store.root}")
     return 0
 
 
 def cmd_train(args) -> int:
-    if args.images < 1:
-        raise ProtocolError(f"--images must be at least 1 (got {args.images})")
-    store = _writable_store(args)
-    saved = store.load(args.id, args.version)
-    rec = saved.record
-    check_sizes(args.images, int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0)),
-                saved.seed, train_offset=int(rec.get("train_offset", rec.get("images_trained", 0))))
-    from .experiment import train_more
+    from .experiment import train_more  # checks sizes, store and device before any work
 
-    saved = train_more(store, saved.id, args.images, device=args.device, version=saved.version)
+    saved = train_more(Store(args.store), args.id, args.images, device=args.device, version=args.version)
     print(_header(saved))
     print(format_scores(saved, _paper(saved.preset)))
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    store = _writable_store(args)
-    saved = store.load(args.id, args.version)
-    from .experiment import evaluate
+    from .experiment import evaluate  # checks sizes, store and device before any work
 
-    saved = evaluate(store, saved.id, args.calibrate, args.test, device=args.device, version=saved.version)
+    saved = evaluate(Store(args.store), args.id, args.calibrate, args.test, device=args.device,
+                     version=args.version)
     print(_header(saved))
     print(format_scores(saved, _paper(saved.preset)))
     return 0
@@ -286,9 +266,7 @@ def cmd_evaluate(args) -> int:
 def cmd_feed(args) -> int:
     check_seed(args.seed)
     saved = Store(args.store).load(args.id)
-    if not saved.has_readout:
-        raise StoreError(f"network {saved.id} version {saved.version} has no calibrated readout: "
-                         f"calibrate it with 'brainlc evaluate {saved.id}'")
+    saved.require_readout("classifying an image")  # before reading the image
     from .images import read_digit_image
 
     image = read_digit_image(args.image)
@@ -478,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _show_progress_messages()
     clean_orphan_run_folders()
+    if hasattr(args, "store"):  # what killed commands left in this store
+        with contextlib.suppress(OSError, StoreError):
+            Store(args.store).clean_leftovers()
     stopping.reset()
     previous = {sig: signal.signal(sig, stopping.request) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:

@@ -22,7 +22,7 @@ from .protocol import DEFAULT_SIZES, ProtocolError, check_neurons, check_sizes, 
 from .readout import LinearReadout, SpikeVoting, accuracy_report, linear_readout, votes_distribution, voting_methods
 from .simulation import CompiledNetwork
 from .state import NetworkState, initial_state
-from .store import SavedNetwork, Store, StoreError
+from .store import SavedNetwork, Store
 from .topology import build_connectivity
 
 #: Images per invocation of the compiled binary. A GPU binary pays for starting CUDA at
@@ -136,20 +136,20 @@ def _record(previous: dict | None, event: dict, evaluation: Evaluation, timings:
 
 
 def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfig, seed: int,
-                state: NetworkState, previous: SavedNetwork | None, train: int, calibrate: int,
-                test: int, event: dict, device: str, mnist: Mnist | None,
-                show_progress: bool) -> SavedNetwork:
+                previous: SavedNetwork | None, train: int, calibrate: int, test: int, event: dict,
+                device: str, mnist: Mnist | None, show_progress: bool) -> SavedNetwork:
     """The one experiment path: check, compile, train, calibrate, test, save a version.
 
-    Everything that can be refused (sizes, seed, device, the store) is refused before the
-    network is compiled; ``previous`` is the version the experiment continues (None: a new
-    network), recorded as the new version's parent.
+    Everything that can be refused (sizes, seed, device, the store) is refused before any
+    work; ``previous`` is the version the experiment continues from (its weights and θ, and
+    the new version's parent), None for a new network with initial weights.
     """
     rec = previous.record if previous is not None else {}
     offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
     check_sizes(train, calibrate, test, seed, train_offset=offset)
     store.check_writable()
     start = time.perf_counter()
+    state = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
     runner = Runner(config, device, mnist, show_progress)
     state, train_s = runner.train(state, train, seed, offset)
     evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed)
@@ -169,10 +169,8 @@ def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0
             test: int = DEFAULT_SIZES["test"], device: str = "cpp", mnist: Mnist | None = None,
             show_progress: bool = True) -> SavedNetwork:
     """Train a new network, calibrate and test it, save it; returns the saved version."""
-    check_sizes(train, calibrate, test, seed)
-    state = initial_state(config, build_connectivity(config), seed)
     event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
-    return _experiment(store, store.new_id(preset_name), preset_name, config, seed, state, None,
+    return _experiment(store, store.new_id(preset_name), preset_name, config, seed, None,
                        train, calibrate, test, event, device, mnist, show_progress)
 
 
@@ -184,7 +182,7 @@ def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: 
         raise ProtocolError(f"--images must be at least 1 (got {images})")
     saved = store.load(key, version)
     rec = saved.record
-    return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved.state, saved,
+    return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved,
                        images, int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0)),
                        {"event": "train", "images": images}, device, mnist, show_progress)
 
@@ -197,16 +195,14 @@ def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | N
     rec = saved.record
     calibrate = int(rec.get("calibration_images", DEFAULT_SIZES["calibration"])) if calibrate is None else calibrate
     test = int(rec.get("test_images", DEFAULT_SIZES["test"])) if test is None else test
-    return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved.state, saved,
+    return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved,
                        0, calibrate, test, {"event": "evaluate", "calibrate": calibrate, "test": test},
                        device, mnist, show_progress)
 
 
 def predict(saved: SavedNetwork, images: np.ndarray, seed: int = 0) -> dict:
     """Every readout's prediction for uint8 images (n, crop, crop) or (n, 28, 28), learning off."""
-    if not saved.has_readout:
-        raise StoreError(f"network {saved.id} version {saved.version} has no calibrated readout: "
-                         f"calibrate it with 'brainlc evaluate {saved.id}'")
+    saved.require_readout("classifying images")
     runner = Runner(saved.config, "cpp", mnist=None, show_progress=False)
     result = runner.net.run(saved.state, learning=False, rates=firing_rates(images, saved.config),
                             seed=phase_seed(seed, "feed"))

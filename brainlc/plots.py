@@ -75,9 +75,10 @@ def _source(source: str, store: Store, kind: str):
         raise ProtocolError(f"figure {kind!r} needs a recording: make one with "
                             f"'brainlc record {saved.id} -o FILE.nc'")
     report = saved.record.get("scores")
-    if spec.needs_scores and not (saved.has_readout and isinstance(report, dict) and "vote" in report):
-        raise ProtocolError(f"figure {kind!r} needs a readout: network {saved.id} version {saved.version} "
-                            f"has no calibrated readout; calibrate it with 'brainlc evaluate {saved.id}'")
+    if spec.needs_scores:
+        saved.require_readout(f"figure {kind!r}")
+        if not (isinstance(report, dict) and "vote" in report):
+            raise ProtocolError(f"figure {kind!r}: network {saved.id} version {saved.version} has no test scores")
     return saved.config, saved.state.w_xy, saved.state.w_yy, report, None, saved
 
 

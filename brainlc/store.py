@@ -97,6 +97,12 @@ class SavedNetwork:
     def has_readout(self) -> bool:
         return self.voting is not None and self.linear is not None
 
+    def require_readout(self, purpose: str) -> None:
+        """Raise StoreError naming ``purpose`` unless this version has calibrated readouts."""
+        if not self.has_readout:
+            raise StoreError(f"{purpose} needs a readout: network {self.id} version {self.version} has no "
+                             f"calibrated readout; calibrate it with 'brainlc evaluate {self.id}'")
+
 
 def default_root() -> Path:
     """``$BRAINLC_HOME`` or ``./networks``."""
@@ -230,11 +236,12 @@ class Store:
             reason = ("it is on a read-only filesystem" if exc.errno == errno.EROFS
                       else exc.strerror or str(exc))
             raise StoreError(f"cannot save networks in the store {self.root}: {reason}") from exc
-        if self.root.is_dir():
-            self.clean_leftovers()
 
     def clean_leftovers(self) -> list[Path]:
-        """Remove what killed processes left (staging folders, half-deleted networks)."""
+        """Remove what killed processes left (staging folders, half-deleted networks).
+
+        The CLI calls it once per command that names a store; nothing else does.
+        """
         removed = []
         staging = self.root / STAGING
         candidates = list(staging.iterdir()) if staging.is_dir() else []
@@ -277,22 +284,26 @@ class Store:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     # ---------------------------------------------------------------- listing
+    @staticmethod
+    def _is_entry(path: Path) -> bool:
+        """Whether a folder of the store is a network (readable or not)."""
+        return (path.is_dir() and not path.name.startswith(".") and path.name != RECOVERED
+                and ((path / "network.json").exists() or any(VERSION_PATTERN.match(q.name) for q in path.iterdir())))
+
     def ids(self) -> list[str]:
         """Ids of all saved networks (readable or not), oldest first."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"the store {self.root} is a file, not a folder")
         if not self.root.is_dir():
             return []
-        with contextlib.suppress(OSError):
-            self.clean_leftovers()
-        entries = [p for p in self.root.iterdir()
-                   if p.is_dir() and not p.name.startswith(".") and p.name != RECOVERED
-                   and ((p / "network.json").exists() or any(VERSION_PATTERN.match(q.name) for q in p.iterdir()))]
+        entries = [p for p in self.root.iterdir() if self._is_entry(p)]
         return [p.name for p in sorted(entries, key=lambda p: (p.stat().st_mtime, p.name))]
 
     def resolve(self, key: str) -> str:
         """The full id of ``key`` (an id or a unique prefix of one)."""
-        ids = self.ids()
-        if key in ids:
+        if key and "/" not in key and self._is_entry(self.root / key):
             return key
+        ids = self.ids()
         matches = [i for i in ids if i.startswith(key)]
         if len(matches) == 1:
             return matches[0]
@@ -385,13 +396,12 @@ class Store:
         exists = (self.root / network_id / "network.json").is_file()
         parent = loaded["record"].get("parent") if exists else None
         if exists and parent is None:
-            parent = self.versions(network_id)[-1] if self.versions(network_id) else None
+            parent = max(self.versions(network_id), default=None)
         record = {k: v for k, v in loaded["record"].items() if k not in ("version", "saved", "branch")}
         self.check_writable()
-        saved = self.save(network_id, header["preset"], NetworkConfig.from_dict(header["config"]),
-                          int(header["seed"]), loaded["state"], record, loaded["voting"],
-                          loaded["linear"], parent=parent)
-        return saved
+        return self.save(network_id, header["preset"], NetworkConfig.from_dict(header["config"]),
+                         int(header["seed"]), loaded["state"], record, loaded["voting"],
+                         loaded["linear"], parent=parent)
 
     # ---------------------------------------------------------------- loading
     def header(self, key: str) -> dict:
