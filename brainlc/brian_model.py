@@ -100,10 +100,8 @@ def select_function():
     return func
 
 
-def constants(config: NetworkConfig) -> dict[str, float]:
-    """The named constants of :mod:`brainlc.equations` for one config."""
-    from brian2 import ms
-
+def hyper_parameters(config: NetworkConfig) -> dict[str, float | int]:
+    """The run-time hyper-parameters of :mod:`brainlc.equations` for one config (mV, steps)."""
     return {
         "decay_x": config.decay(config.tau_input_trace),
         "decay_v": config.decay(config.tau_membrane),
@@ -114,7 +112,7 @@ def constants(config: NetworkConfig) -> dict[str, float]:
         "v_reset": config.v_reset,
         "v_threshold": config.v_threshold,
         "theta_plus": config.theta_plus,
-        "refractory": config.refractory,
+        "refractory_steps": config.refractory,
         "nu_depression": config.nu_depression,
         "nu_potentiation": config.nu_potentiation,
         "a_plus": config.a_plus,
@@ -123,8 +121,13 @@ def constants(config: NetworkConfig) -> dict[str, float]:
         "c_w_min": max(config.c_w_min, -1e300),
         "c_w_max": min(config.c_w_max, 1e300),
         "normalisation_target": config.normalisation_target,
-        "image_duration": config.time_per_image * ms,
     }
+
+
+def parameter_values(config: NetworkConfig, arguments: dict[str, str]) -> dict[str, float | int]:
+    """Value of each run-time argument (``"Group.name"``, as in a manifest) for ``config``."""
+    values = hyper_parameters(config)
+    return {argument: values[argument.partition(".")[2]] for argument in arguments}
 
 
 @dataclass
@@ -176,8 +179,7 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
     n_img, steps = spec.images_per_run, cfg.time_per_image
     image_dt = steps * ms
     defaultclock.dt = cfg.dt * ms
-    ns = constants(cfg)
-    ns["select"] = select_function()
+    ns = {"image_duration": image_dt, "select": select_function()}
     ns["learning_flag"] = TimedArray(np.zeros(n_img + 1), dt=image_dt, name="learning_flag")
     if spec.input_mode == "spikes":
         inputs = TimedArray(np.zeros((n_img * steps + 1, cfg.n_input)), dt=cfg.dt * ms, name="input_spikes")
@@ -188,11 +190,10 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         ns["spike_probability"] = inputs
         x_threshold = eq.INPUT_THRESHOLD_POISSON
 
-    x = NeuronGroup(cfg.n_input, eq.INPUT_MODEL, threshold=x_threshold, reset=eq.INPUT_RESET,
+    x = NeuronGroup(cfg.n_input, eq.with_parameters(eq.INPUT_MODEL, "X"), threshold=x_threshold, reset=eq.INPUT_RESET,
                     namespace=ns, name="X")
-    y = NeuronGroup(cfg.n_output, eq.OUTPUT_MODEL, threshold=eq.OUTPUT_THRESHOLD,
+    y = NeuronGroup(cfg.n_output, eq.with_parameters(eq.OUTPUT_MODEL, "Y"), threshold=eq.OUTPUT_THRESHOLD,
                     reset=eq.OUTPUT_RESET, namespace=ns, name="Y")
-    y.v = cfg.v_rest
     for group in (x, y):
         group.resetter["spike"].when = "after_thresholds"
     x.run_regularly(eq.INPUT_UPDATE, when="groups", name="X_update")
@@ -202,7 +203,7 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
     every_image = {"dt": image_dt, "when": "start"}
 
     if conn.xy_kernel is None:
-        xy = Synapses(x, y, eq.XY_MODEL, namespace=ns, name="XY",
+        xy = Synapses(x, y, eq.with_parameters(eq.XY_MODEL, "XY"), namespace=ns, name="XY",
                       on_pre=eq.XY_PRE, on_post=eq.XY_LEARN_POST)
         xy.connect(i=conn.xy_pre, j=conn.xy_post)
         y.run_regularly(eq.GROUP_SUM_RESET, order=0, name="Y_sum_reset", **every_image)
@@ -213,8 +214,8 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         objects["w_xy_owner"] = xy
     else:
         kernel = NeuronGroup(conn.n_kernel_elements, eq.KERNEL_MODEL, namespace=ns, name="K")
-        channel = NeuronGroup(cfg.channels, eq.CHANNEL_MODEL, namespace=ns, name="F")
-        xy = Synapses(x, y, eq.CONV_MODEL, namespace=ns, name="XY",
+        channel = NeuronGroup(cfg.channels, eq.with_parameters(eq.CHANNEL_MODEL, "F"), namespace=ns, name="F")
+        xy = Synapses(x, y, eq.with_parameters(eq.CONV_MODEL, "XY"), namespace=ns, name="XY",
                       on_pre={"pre": eq.CONV_LEARN_PRE, "transmit": eq.CONV_TRANSMIT},
                       on_post=eq.CONV_LEARN_POST)
         xy.connect(i=conn.xy_pre, j=conn.xy_post)
@@ -245,18 +246,26 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         x.run_regularly(eq.INPUT_IMAGE_PROBABILITY, order=5, name="X_image_probability",
                         **every_image)
 
+    yy_model = eq.with_parameters(eq.YY_MODEL, "YY")
+    if cfg.all_pairs_compete:
+        yy_model += eq.YY_IN_PATCH + "\n"
     if not cfg.competition_trainable:
-        yy = Synapses(y, y, eq.YY_MODEL, on_pre=eq.YY_TRANSMIT_FIXED, namespace=ns, name="YY")
+        yy = Synapses(y, y, yy_model, on_pre=eq.YY_TRANSMIT_FIXED, namespace=ns, name="YY")
     elif cfg.weight_decay != 0:
-        yy = Synapses(y, y, eq.YY_MODEL, namespace=ns, name="YY",
+        yy = Synapses(y, y, yy_model, namespace=ns, name="YY",
                       on_pre={"pre": eq.YY_LEARN_PRE, "transmit": eq.YY_TRANSMIT_FIXED},
                       on_post=eq.YY_LEARN_POST_UNCLAMPED)
         yy.run_regularly(eq.YY_DECAY, when="synapses", order=2, name="YY_decay")
     else:
-        yy = Synapses(y, y, eq.YY_MODEL, namespace=ns, name="YY",
+        yy = Synapses(y, y, yy_model, namespace=ns, name="YY",
                       on_pre=eq.YY_PRE_CLAMPED, on_post=eq.YY_LEARN_POST_CLAMPED)
     if conn.yy_pre.size:
         yy.connect(i=conn.yy_pre, j=conn.yy_post)
+    if cfg.all_pairs_compete:
+        yy.in_patch = conn.yy_in_patch.astype(np.float64)
+        if cfg.architecture == "LC":
+            yy.run_regularly(eq.YY_MASK, order=4, name="YY_mask", **every_image)
+        yy.run_regularly(eq.YY_CLAMP_ALL, order=5, name="YY_clamp", **every_image)
     yy.pre.order = 4
     if cfg.competition_trainable:
         yy.post.order = -1

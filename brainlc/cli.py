@@ -12,6 +12,12 @@
   brainlc plot ID|F.nc KIND -o F.png   draw one of the thesis's figures
   brainlc info PRESET        a preset's network as JSON
   brainlc presets            preset names
+  brainlc reproduce -o DIR   the thesis's table: every row, several seeds, on every core
+  brainlc sweep PRESET --param NAME=START:STOP:COUNT ... -o DIR   a grid search
+  brainlc curve PRESET --every N --up-to M -o DIR   accuracy against training images
+
+reproduce, sweep and curve run their networks as Dask tasks: on this machine's cores by
+default, on a Dask cluster with --scheduler ADDRESS; run again, they skip what is done.
 
 Environment: BRAINLC_HOME (store folder), BRAINLC_DATA (MNIST), BRAINLC_CACHE (compiled
 networks). Everything that can be checked is checked before any simulation; an error is
@@ -148,13 +154,24 @@ def _paper(preset: str) -> dict:
 
 
 # ------------------------------------------------------------------ commands
+def _config_with(preset, settings: list[str], competition: str | None):
+    """The preset's configuration with ``--set NAME=VALUE`` and ``--competition`` applied."""
+    from .overrides import check_overrides, parse_override
+
+    overrides = dict(parse_override(text) for text in settings)
+    if competition is not None:
+        overrides["competition"] = competition
+    return overrides, check_overrides(preset.config, overrides)
+
+
 def cmd_run(args) -> int:
     preset = load_preset(args.preset)
+    _, config = _config_with(preset, args.set, args.competition)
     check_output_path(args.json, (".json",), "--json")
     store = Store(args.store)
     from .experiment import run_new  # checks sizes, seed, store and device before any work
 
-    saved = run_new(preset.name, preset.config, store, seed=args.seed,
+    saved = run_new(preset.name, config, store, seed=args.seed,
                     train=args.train, calibrate=args.calibrate, test=args.test, device=args.device)
     print(_header(saved))
     print(format_scores(saved, preset.paper))
@@ -337,6 +354,151 @@ def cmd_presets(args) -> int:
     print("\n".join(preset_names()))
     return 0
 
+def _campaign_setup(args, output_files: tuple[str, ...]):
+    """Checks shared by reproduce, sweep and curve, before any work: sizes, seeds, the
+    output folder and the store. Returns (output folder, store, seeds)."""
+    from .protocol import check_sizes
+
+    if args.seeds < 1:
+        raise ProtocolError(f"--seeds must be at least 1 (got {args.seeds})")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    check_seed(seeds[0])
+    check_seed(seeds[-1])
+    check_sizes(getattr(args, "train", 0), args.calibrate, args.test, seeds[0])
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ProtocolError(f"-o {out}: is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in output_files:
+        check_output_path(str(out / name), (Path(name).suffix,), "-o")
+    store = Store(args.store if args.store else out / "networks")
+    store.check_writable()
+    return out, store, seeds
+
+
+def _finish_campaign(report) -> int:
+    if report.failed:
+        print(f"brainlc: {len(report.failed)} task(s) failed (the others' results are saved); "
+              "run the same command again to retry them:", file=sys.stderr)
+        for task, error in report.failed:
+            print(f"  {task.describe()}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write_dataset(ds, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    ds.to_netcdf(tmp)
+    os.replace(tmp, path)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import collect, table_markdown, table_rows, table_tasks
+
+    rows = table_rows()
+    chosen = args.rows or rows
+    unknown = [r for r in chosen if r not in rows]
+    if unknown:
+        raise PresetError(f"--rows: {', '.join(unknown)} not in the paper's table ({', '.join(rows)})")
+    out, store, seeds = _campaign_setup(args, ("runs.nc", "table.md"))
+    tasks = table_tasks(chosen, seeds, args.train, args.calibrate, args.test, args.device)
+    from .engine import run_tasks
+
+    report = run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+    ds = collect(tasks, store)
+    ds.attrs.update(tasks=len(tasks), tasks_run_by_this_command=len(report.done),
+                    wall_s_of_this_command=round(report.seconds, 1), workers=report.workers)
+    _write_dataset(ds, out / "runs.nc")
+    text = table_markdown(ds, chosen, report.seconds if report.done else None, report.workers)
+    _write_text(out / "table.md", text)
+    print(text)
+    print(f"written: {out / 'table.md'}, {out / 'runs.nc'} (networks in {store.root})")
+    return _finish_campaign(report)
+
+
+def cmd_sweep(args) -> int:
+    from .overrides import OverrideError, check_overrides, parse_override, parse_range
+    from .sweep import collect_grid, grid_tasks, original_runs, sweep_figure
+
+    preset = load_preset(args.preset)
+    axes = dict(parse_range(text) for text in args.param)
+    if len(axes) != len(args.param):
+        raise OverrideError("--param: a parameter is given twice")
+    base = dict(parse_override(text) for text in args.set)
+    for name, values in axes.items():  # every value must make a valid network, before any work
+        for value in values:
+            check_overrides(preset.config, {**base, name: value})
+    readouts = ("vote", "linear")
+    out, store, seeds = _campaign_setup(args, ("sweep.nc", *(f"sweep-{m}.png" for m in readouts)))
+    tasks = grid_tasks(preset.name, axes, seeds, args.train, args.calibrate, args.test, base, args.device)
+    from .engine import run_tasks
+
+    report = run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+    ds = collect_grid(tasks, axes, seeds, store, readouts)
+    _write_dataset(ds, out / "sweep.nc")
+    if len(axes) <= 2:
+        csv_path = Path(args.original_runs) if args.original_runs else _original_runs_csv()
+        original = original_runs(csv_path, check_overrides(preset.config, base), list(axes), args.train) \
+            if csv_path else {}
+        from .plots import save_figure
+
+        for m in readouts:
+            save_figure(sweep_figure(ds, m, original), out / f"sweep-{m}.png")
+    for m in readouts:
+        mean = ds[f"accuracy_{m}"].mean("seed", skipna=True)
+        if mean.notnull().any():
+            best = mean.where(mean == mean.max(), drop=True)
+            where = ", ".join(f"{d}={best[d].values[0]}" for d in best.dims)
+            print(f"best {m}: {float(mean.max()):.2f} % at {where}")
+    print(f"written: {out / 'sweep.nc'} and the figures in {out} (networks in {store.root})")
+    return _finish_campaign(report)
+
+
+def _original_runs_csv() -> Path | None:
+    """The original's saved runs, if this is a checkout with ../shared/reference beside it."""
+    env = os.environ.get("BRAINLC_ORIGINAL_RUNS")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2] / "shared" / "reference" / "original-saved-runs.csv"
+    return here if here.is_file() else None
+
+
+def cmd_curve(args) -> int:
+    from .curve import collect_curve, curve_figure, curve_tasks
+    from .overrides import check_overrides, parse_override
+
+    preset = load_preset(args.preset)
+    if args.every < 1 or args.up_to < args.every or args.up_to % args.every:
+        raise ProtocolError(f"--up-to ({args.up_to}) must be a positive multiple of --every ({args.every})")
+    base = dict(parse_override(text) for text in args.set)
+    check_overrides(preset.config, base)
+    args.train = args.up_to
+    out, store, seeds = _campaign_setup(args, ("curve.nc", "curve.png"))
+    tasks = curve_tasks(preset.name, args.every, args.up_to, seeds, args.calibrate, args.test, base, args.device)
+    from .engine import run_tasks
+
+    report = run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+    ds = collect_curve(tasks, store)
+    _write_dataset(ds, out / "curve.nc")
+    from .plots import save_figure
+
+    save_figure(curve_figure(ds), out / "curve.png")
+    for m in ("vote", "linear"):
+        values = ds[f"accuracy_{m}"].mean("seed").values
+        print(f"{m}: " + ", ".join(f"{int(i)}: {v:.1f}" for i, v in zip(ds.images.values, values)))
+    print(f"written: {out / 'curve.nc'}, {out / 'curve.png'} (networks in {store.root})")
+    return _finish_campaign(report)
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Keeps the description's layout and shows every option's default (but None)."""
@@ -380,6 +542,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help=f"seed of everything random, 0..{MAX_SEED}")
     p.add_argument("--json", default=None, metavar="FILE.json",
                    help="also write the results as JSON to this file (default: none)")
+    p.add_argument("--competition", default=None, choices=["patch", "original"],
+                   help="trainable competition: patch (Y->Y synapses only between channels at one "
+                        "position) or original (all N² Y->Y entries learn; LC masks them after each "
+                        "image) (default: the preset's, patch unless it says otherwise)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="change a hyper-parameter of the preset, e.g. --set c_w=-80 (repeatable)")
 
     command("list", "list saved networks", [store], cmd_list)
     p = command("show", "show a saved network", [store], cmd_show)
@@ -425,6 +593,47 @@ def _parser() -> argparse.ArgumentParser:
                    help="recorded neuron for 'voltage' (default: the first recorded)")
     p.add_argument("--channel", type=int, default=0, help="channel for 'competition-lines'")
     p.add_argument("--dpi", type=int, default=120, help="resolution of raster images")
+
+    campaign = argparse.ArgumentParser(add_help=False)
+    campaign.add_argument("-o", "--output", required=True, metavar="DIR",
+                          help="folder for the results (NetCDF, Markdown, figures); created if missing")
+    campaign.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds per network (see --first-seed)")
+    campaign.add_argument("--first-seed", type=int, default=0, metavar="S", help="seeds S .. S+N-1")
+    campaign.add_argument("--calibrate", type=int, default=DEFAULT_SIZES["calibration"], metavar="N",
+                          help="calibration images, at least 100")
+    campaign.add_argument("--test", type=int, default=DEFAULT_SIZES["test"], metavar="N", help="test images")
+    campaign.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                          help="a running Dask scheduler, e.g. tcp://host:8786 (default: a local cluster "
+                               "with one worker per core)")
+    campaign.add_argument("--workers", type=int, default=None, metavar="N",
+                          help="workers of the local cluster (default: one per core)")
+    campaign.add_argument("--store", default=None, metavar="FOLDER",
+                          help="store of the networks (default: DIR/networks); finished networks are reused")
+    train = argparse.ArgumentParser(add_help=False)
+    train.add_argument("--train", type=int, default=DEFAULT_SIZES["train"], metavar="N", help="training images")
+
+    p = command("reproduce", "reproduce the thesis's table (several seeds per row) beside the paper's",
+                [campaign, train, device], cmd_reproduce)
+    p.add_argument("--rows", nargs="+", default=None, metavar="PRESET",
+                   help="only these rows of the table (default: all twelve)")
+    p = command("sweep", "grid search over hyper-parameters, with a heatmap per readout",
+                [campaign, train, device], cmd_sweep)
+    p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")
+    p.add_argument("--param", action="append", required=True, metavar="NAME=START:STOP:COUNT",
+                   help="a swept hyper-parameter: evenly spaced values, ends included, or NAME=A,B,C "
+                        "(repeatable: the grid is their product)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a fixed change to the preset for every point (repeatable)")
+    p.add_argument("--original-runs", default=None, metavar="FILE.csv",
+                   help="the original's saved runs to draw beside (default: $BRAINLC_ORIGINAL_RUNS, else "
+                        "../shared/reference/original-saved-runs.csv of a checkout)")
+    p = command("curve", "accuracy against training images (calibrated and tested at every step)",
+                [campaign, device], cmd_curve)
+    p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")
+    p.add_argument("--every", type=int, default=250, metavar="N", help="training images between points")
+    p.add_argument("--up-to", type=int, default=5000, metavar="N", help="training images of the last point")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a change to the preset (repeatable)")
 
     p = command("info", "print a preset's network as JSON", (), cmd_info)
     p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")

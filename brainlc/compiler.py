@@ -3,7 +3,9 @@
 The device is the spec's: Brian2's C++ standalone (``cpp``) or brian2cuda's CUDA
 standalone (``cuda``); :mod:`brainlc.devices` holds what differs between them.
 A compiled project lives in ``<cache>/<key>/`` where ``key`` hashes everything that
-shapes the generated code and the binary: the :class:`~brainlc.brian_model.BuildSpec`,
+shapes the generated code and the binary: the :class:`~brainlc.brian_model.BuildSpec`
+(of its config only the shape, :meth:`~brainlc.config.NetworkConfig.shape`: the
+hyper-parameters are run-time values),
 the index maps themselves, the device's toolchain and flags, the Brian2 and brainlc
 versions, the source of every module that generates code, and the CPU model and its
 instruction-set flags (the binaries are built with ``-march=native``). Next to
@@ -25,12 +27,16 @@ import logging
 import os
 import platform
 import shutil
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__, devices
+from . import equations as eq
 from .brian_model import BuildSpec, build_objects
 from .topology import Connectivity, build_connectivity
 
@@ -77,7 +83,7 @@ def index_maps_digest(spec: BuildSpec, conn: Connectivity | None = None) -> str:
     """Hash of the connectivity arrays the network is built from (``conn``, if built already)."""
     conn = build_connectivity(spec.config) if conn is None else conn
     digest = hashlib.sha256()
-    for name in ("xy_pre", "xy_post", "xy_kernel", "yy_pre", "yy_post"):
+    for name in ("xy_pre", "xy_post", "xy_kernel", "yy_pre", "yy_post", "yy_in_patch"):
         array = getattr(conn, name, None)
         digest.update(name.encode())
         if array is not None:
@@ -95,7 +101,7 @@ def project_key(spec: BuildSpec, toolchain: dict | None = None, conn: Connectivi
     if toolchain is None:
         toolchain = devices.toolchain(spec.device)
     payload = {
-        "config": spec.config.to_dict(),
+        "shape": spec.config.shape(),
         "images_per_run": spec.images_per_run,
         "input_mode": spec.input_mode,
         "record": list(spec.record),
@@ -182,7 +188,30 @@ def compile_project(spec: BuildSpec, root: Path | None = None,
         return project, manifest, time.perf_counter() - start
 
 
+def _import_brian2() -> None:
+    """Import Brian2, also outside the main thread (a Dask worker runs tasks in a thread).
+
+    Brian2 installs a Ctrl-C handler when imported, which Python allows only in the main
+    thread; a compiled (standalone) build never uses that handler, so elsewhere it is skipped.
+    """
+    if "brian2" in sys.modules or threading.current_thread() is threading.main_thread():
+        import brian2  # noqa: F401
+
+        return
+    with _IMPORT_LOCK:
+        original = signal.signal
+        signal.signal = lambda signalnum, handler: signal.getsignal(signalnum)
+        try:
+            import brian2  # noqa: F401
+        finally:
+            signal.signal = original
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
 def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity) -> dict:
+    _import_brian2()
     from brian2 import Network, device
 
     previous_cxx = os.environ.get("CXX")
@@ -213,6 +242,10 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
         return {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
 
     owner = objects.w_xy_owner
+    parameters = {  # run-time hyper-parameters: command-line name -> dtype
+        f"{group}.{name}": np.dtype(objects[group].variables[name].dtype).str
+        for group, names in eq.PARAMETERS.items() if group in objects for name in names
+    }
     outputs = {
         "w_xy": result(owner, "w"),
         "w_yy": result(objects["YY"], "w"),
@@ -229,7 +262,7 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
     return {
         "binary": "main",
         "spec": {
-            "config": spec.config.to_dict(),
+            "shape": spec.config.shape(),
             "images_per_run": spec.images_per_run,
             "input_mode": spec.input_mode,
             "record": list(spec.record),
@@ -246,5 +279,6 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
             "input": f"{objects.inputs.name}.values",
             **({"record_indices": "Y_state._indices"} if spec.record_runtime else {}),
         },
+        "parameters": parameters,
         "outputs": outputs,
     }

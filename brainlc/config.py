@@ -35,6 +35,20 @@ from .errors import BrainlcError
 
 ARCHITECTURES = ("LC", "C", "FC")
 
+#: Fields that shape the generated code: one compiled project serves every config that
+#: agrees on these (and on whether ``weight_decay`` is zero). Every other field is a
+#: run-time value: passed to the binary with each run, or used on the host only
+#: (``intensity``; ``mean_weight`` and ``c_w`` also set the initial weights).
+SHAPE_FIELDS = ("architecture", "channels", "kernel", "stride", "crop", "competition_trainable",
+                "competition", "time_per_image", "dt")
+
+#: Trainable-competition modes. ``patch`` (brainlc's choice): Y->Y synapses exist, act and
+#: learn only between different channels at one position. ``original``: as the original
+#: code, all N² Y->Y entries (self and cross-position pairs too) learn and act within an
+#: image, and LC alone masks them back to the same-position pairs after each training
+#: image. With fixed competition both modes are the same network.
+COMPETITION_MODES = ("patch", "original")
+
 #: Refractory period (time steps) that the original code used by accident of defaults.
 DEFAULT_REFRACTORY = {"LC": 2, "C": 5, "FC": 5}
 
@@ -59,6 +73,7 @@ class NetworkConfig:
     mean_weight: float = 0.4
     c_w: float = -100.0
     competition_trainable: bool = False
+    competition: str = "patch"
     c_w_min: float = -math.inf
     c_w_max: float = 0.0
     a_plus: float = 0.0
@@ -85,6 +100,8 @@ class NetworkConfig:
             raise ConfigError(
                 f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
             )
+        if self.competition not in COMPETITION_MODES:
+            raise ConfigError(f"competition must be one of {COMPETITION_MODES}, got {self.competition!r}")
         if self.architecture == "FC":
             # A fully connected layer is a local connection whose kernel is the image.
             object.__setattr__(self, "kernel", self.crop)
@@ -132,12 +149,25 @@ class NetworkConfig:
         xy = self.channels * positions * self.kernel * self.kernel
         weights = self.channels * self.kernel * self.kernel if self.architecture == "C" else xy
         yy = positions * self.channels * (self.channels - 1)
-        return {"xy_synapses": xy, "xy_weights": weights, "yy_synapses": yy, "parameters": weights + yy}
+        yy_synapses = self.n_output**2 if self.all_pairs_compete else yy
+        return {"xy_synapses": xy, "xy_weights": weights, "yy_synapses": yy_synapses, "parameters": weights + yy}
+
+    @property
+    def all_pairs_compete(self) -> bool:
+        """Whether all N² Y->Y entries exist and learn (trainable, original mode)."""
+        return self.competition_trainable and self.competition == "original"
 
     @property
     def normalisation_target(self) -> float:
         """Sum of the afferent X->Y weights of one Y neuron (C: of one kernel), mV."""
         return self.mean_weight * self.kernel * self.kernel
+
+    def shape(self) -> dict[str, Any]:
+        """What the generated code depends on (:data:`SHAPE_FIELDS`, and whether the
+        competition weights decay); configs with equal shapes share one compiled project."""
+        out = {name: getattr(self, name) for name in SHAPE_FIELDS}
+        out["weight_decay_on"] = self.competition_trainable and self.weight_decay != 0
+        return out
 
     # ----------------------------------------------------------------- decay factors
     def decay(self, tau: float) -> float:

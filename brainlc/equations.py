@@ -5,17 +5,38 @@ so that the generated C++ computes with exactly the constants of the numpy refer
 Each step is one 1 ms time step of the original; the order inside a step is set by the
 ``when``/``order`` of the objects in :mod:`brainlc.brian_model` (see docs/model.md).
 
-Names used in the code below and supplied as constants by the model builder:
+The hyper-parameters in the code below are run-time values: shared, constant variables of
+the group that uses them (:data:`PARAMETERS`), which the binary takes on its command line
+with every run, so one compiled project serves every config of one shape:
 ``decay_*`` (exp(-dt/tau) per step), ``v_rest``, ``v_reset``, ``v_threshold``,
-``theta_plus``, ``refractory`` (steps), ``nu_depression``, ``nu_potentiation``,
-``a_plus``, ``a_minus``, ``weight_decay``, ``c_w_min``, ``c_w_max``,
-``normalisation_target``, ``image_duration``.
+``theta_plus``, ``refractory_steps``, ``nu_depression``, ``nu_potentiation``,
+``a_plus``, ``a_minus``, ``weight_decay``, ``c_w_min``, ``c_w_max`` (mV),
+``normalisation_target`` (mV). ``image_duration`` is a compile-time constant (shape).
 ``learning_flag(t)`` is a TimedArray: 1 for an image presented with learning on, 0 for
 an image without learning, for padding, and for the one extra step that ends a run.
 ``select(c, a, b)`` is ``a if c else b``.
 """
 
 LEARNING = "learning_flag(t) > 0.5"
+
+#: The run-time hyper-parameters of each group (by the group's Brian2 name).
+PARAMETERS = {
+    "X": ("decay_x",),
+    "Y": ("decay_v", "decay_theta", "decay_plus", "decay_minus", "v_rest", "v_reset", "v_threshold",
+          "theta_plus", "refractory_steps", "normalisation_target"),
+    "F": ("normalisation_target",),
+    "XY": ("nu_depression", "nu_potentiation"),
+    "YY": ("a_plus", "a_minus", "c_w_min", "c_w_max", "weight_decay"),
+}
+INTEGER_PARAMETERS = ("refractory_steps",)
+
+
+def with_parameters(model: str, group: str) -> str:
+    """A group's model equations with its run-time hyper-parameters declared."""
+    lines = [f"{name} : {'integer' if name in INTEGER_PARAMETERS else '1'} (shared, constant)"
+             for name in PARAMETERS[group]]
+    return model.rstrip() + "\n" + "\n".join(lines) + "\n"
+
 
 # ------------------------------------------------------------------ input layer X
 INPUT_MODEL = """
@@ -55,7 +76,7 @@ trace_minus = trace_minus * decay_minus
 OUTPUT_THRESHOLD = "v >= v_threshold + theta"
 OUTPUT_RESET = f"""
 v = v_reset
-refractory_left = refractory
+refractory_left = refractory_steps
 theta = select({LEARNING}, theta + theta_plus, theta)
 trace_plus = 1.0
 trace_minus = 1.0
@@ -133,5 +154,13 @@ w = select({LEARNING}, w + a_plus * trace_plus_pre, w)
 w = select({LEARNING} and trace_plus_pre < 1.0, clip(w, c_w_min, c_w_max), w)
 """
 YY_LEARN_POST_UNCLAMPED = f"w = select({LEARNING}, w + a_plus * trace_plus_pre, w)"
+#: The original's trainable competition (every pair a synapse): per image, at its first
+#: step, LC's entries outside the competition pairs go back to 0 after a training image
+#: (the original's ``mask_YY``), and a training image starts with every weight clamped
+#: (the original clamps every entry at every learning step; entries change only through
+#: spikes, decay or that mask, and no Y neuron can spike in an image's first step).
+YY_IN_PATCH = "in_patch : 1 (constant)  # 1 on a same-position pair of two channels, else 0"
+YY_MASK = "w = select(t > 0*ms and learning_flag(t - image_duration) > 0.5, w * in_patch, w)"
+YY_CLAMP_ALL = f"w = select({LEARNING}, clip(w, c_w_min, c_w_max), w)"
 #: With weight decay every learning step subtracts it from every weight, then clamps.
 YY_DECAY = f"w = select({LEARNING}, clip(w - weight_decay, c_w_min, c_w_max), w)"

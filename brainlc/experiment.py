@@ -137,12 +137,14 @@ def _record(previous: dict | None, event: dict, evaluation: Evaluation, timings:
 
 def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfig, seed: int,
                 previous: SavedNetwork | None, train: int, calibrate: int, test: int, event: dict,
-                device: str, mnist: Mnist | None, show_progress: bool) -> SavedNetwork:
+                device: str, mnist: Mnist | None, show_progress: bool,
+                extra_record: dict | None = None) -> SavedNetwork:
     """The one experiment path: check, compile, train, calibrate, test, save a version.
 
     Everything that can be refused (sizes, seed, device, the store) is refused before any
     work; ``previous`` is the version the experiment continues from (its weights and θ, and
     the new version's parent), None for a new network with initial weights.
+    ``extra_record``: more fields for the version's record.json (a task's key).
     """
     rec = previous.record if previous is not None else {}
     offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
@@ -160,6 +162,7 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     record = _record(rec, event, evaluation, timings, int(rec.get("images_trained", 0)) + train,
                      offset + train, calibrate, test)
     record["preset"] = preset
+    record.update(extra_record or {})
     return store.save(network_id, preset, config, seed, state, record, evaluation.voting,
                       evaluation.linear, parent=None if previous is None else previous.version)
 
@@ -167,15 +170,16 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
 def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0,
             train: int = DEFAULT_SIZES["train"], calibrate: int = DEFAULT_SIZES["calibration"],
             test: int = DEFAULT_SIZES["test"], device: str = "cpp", mnist: Mnist | None = None,
-            show_progress: bool = True) -> SavedNetwork:
+            show_progress: bool = True, extra_record: dict | None = None) -> SavedNetwork:
     """Train a new network, calibrate and test it, save it; returns the saved version."""
     event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
     return _experiment(store, store.new_id(preset_name), preset_name, config, seed, None,
-                       train, calibrate, test, event, device, mnist, show_progress)
+                       train, calibrate, test, event, device, mnist, show_progress, extra_record)
 
 
 def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,
-               show_progress: bool = True, version: int | None = None) -> SavedNetwork:
+               show_progress: bool = True, version: int | None = None,
+               extra_record: dict | None = None) -> SavedNetwork:
     """Continue training a saved network (its latest version unless ``version``) on unseen
     training images, then recalibrate and retest; saves a new version."""
     if images < 1:
@@ -184,7 +188,7 @@ def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: 
     rec = saved.record
     return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved,
                        images, int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0)),
-                       {"event": "train", "images": images}, device, mnist, show_progress)
+                       {"event": "train", "images": images}, device, mnist, show_progress, extra_record)
 
 
 def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | None = None,

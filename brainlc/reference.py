@@ -23,8 +23,9 @@ One time step ``t`` (dt = 1 ms) of one image, in order:
    [c_w_min, c_w_max].
 5. Transmission: ``I`` of the next step = W_xy^T s_X + W_yy^T s_Y.
 
-After the last step of an image: X->Y normalisation (learning only), then the state
-reset (theta and weights kept).
+After the last step of an image: X->Y normalisation (learning only; with the
+original's competition mode, LC's Y->Y entries outside the competition pairs are then set
+to 0), then the state reset (theta and weights kept).
 """
 
 from __future__ import annotations
@@ -191,4 +192,6 @@ class ReferenceNetwork:
                     thetas[image, t] = st.theta[rec]
             if learning:
                 st.w_xy = normalise_xy(cfg, conn, st.w_xy)
+                if conn.yy_in_patch is not None and cfg.architecture == "LC":
+                    st.w_yy = st.w_yy * conn.yy_in_patch  # the original's mask_YY
         return ReferenceResult(spikes=spikes, voltages=voltages, thetas=thetas)

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from . import stopping
-from .brian_model import BuildSpec
+from .brian_model import BuildSpec, parameter_values
 from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
@@ -231,6 +231,10 @@ class CompiledNetwork:
             dtype = np.int32 if key == "record_indices" else np.float64
             np.ascontiguousarray(values, dtype=dtype).tofile(path)
             args.append(f"{manifest['inputs'][key]}={path}")
+        for name, value in parameter_values(cfg, manifest["parameters"]).items():
+            path = tmp / f"{name}.dat"  # exact bytes: no decimal round trip
+            np.asarray([value], dtype=manifest["parameters"][name]).tofile(path)
+            args.append(f"{name}={path}")
         results = tmp / "results"
         results.mkdir(exist_ok=True)
         env = dict(os.environ, BRAINLC_SEED=str(seed))

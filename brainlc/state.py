@@ -78,16 +78,23 @@ def initial_state(config: NetworkConfig, conn: Connectivity, seed: int) -> Netwo
     - X->Y weights U(0, 1), then normalised (C kernels too; the original skipped that
       for C, see docs/model.md);
     - Y->Y weights ``c_w``; with trainable competition in LC, U(c_w, 0) as in the
-      original; then clamped to ``[c_w_min, c_w_max]``;
+      original; then clamped to ``[c_w_min, c_w_max]``; with the original's competition
+      mode (every pair a synapse) the other entries are 0 before the clamp, and the
+      competition pairs get the same values as in ``patch`` mode for the same seed;
     - theta 0.
     """
     rng = np.random.default_rng(seed)
     w_xy = normalise_xy(config, conn, rng.random(conn.n_xy_weights))
-    n_yy = int(conn.yy_pre.size)
+    in_patch = conn.yy_in_patch
+    n_yy = int(conn.yy_pre.size if in_patch is None else in_patch.sum())
     if config.competition_trainable and config.architecture == "LC":
         w_yy = rng.random(n_yy) * config.c_w
     else:
         w_yy = np.full(n_yy, float(config.c_w))
+    if in_patch is not None:
+        full = np.zeros(in_patch.size)
+        full[in_patch] = w_yy  # both lists are ordered by pre, then post neuron
+        w_yy = full
     if config.competition_trainable:
         w_yy = np.clip(w_yy, config.c_w_min, config.c_w_max)
     return NetworkState(w_xy=w_xy, w_yy=w_yy, theta=np.zeros(config.n_output))

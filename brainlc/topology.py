@@ -32,7 +32,10 @@ class Connectivity:
     xy_kernel : int32 array of the shared kernel element each X->Y synapse uses
         (convolution only, else None).
     yy_pre, yy_post : int32 arrays, one entry per Y->Y competition synapse: same
-        position, different channel (FC: every ordered pair of different neurons).
+        position, different channel (FC: every ordered pair of different neurons); with
+        the original's trainable competition every ordered pair, self pairs included.
+    yy_in_patch : bool array, one entry per Y->Y synapse: whether it joins two channels
+        at one position (the original's ``mask_YY``); None unless every pair exists.
     n_kernel_elements : number of independent X->Y weights for a convolution
         (``channels * kernel**2``), else None.
     """
@@ -43,6 +46,7 @@ class Connectivity:
     yy_pre: np.ndarray
     yy_post: np.ndarray
     n_kernel_elements: int | None
+    yy_in_patch: np.ndarray | None = None
 
     @property
     def n_xy_weights(self) -> int:
@@ -54,7 +58,8 @@ class Connectivity:
     @property
     def parameter_count(self) -> int:
         """Trainable and fixed weights as counted in the paper's table."""
-        return self.n_xy_weights + int(self.yy_pre.size)
+        n_yy = int(self.yy_pre.size if self.yy_in_patch is None else self.yy_in_patch.sum())
+        return self.n_xy_weights + n_yy
 
 
 def receptive_field_synapses(config: NetworkConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,10 +100,23 @@ def competition_synapses(config: NetworkConfig) -> tuple[np.ndarray, np.ndarray]
     return pre.astype(np.int32), post.astype(np.int32)
 
 
+def all_pairs(config: NetworkConfig, patch_pre: np.ndarray, patch_post: np.ndarray):
+    """Every ordered Y->Y pair, by pre then post neuron, and which of them are competition pairs."""
+    n = config.n_output
+    pre = np.repeat(np.arange(n, dtype=np.int32), n)
+    post = np.tile(np.arange(n, dtype=np.int32), n)
+    in_patch = np.zeros(n * n, dtype=bool)
+    in_patch[patch_pre.astype(np.int64) * n + patch_post] = True
+    return pre, post, in_patch
+
+
 def build_connectivity(config: NetworkConfig) -> Connectivity:
     """All index maps of a network described by ``config``."""
     pre, post, kernel_element = receptive_field_synapses(config)
     yy_pre, yy_post = competition_synapses(config)
+    yy_in_patch = None
+    if config.all_pairs_compete:
+        yy_pre, yy_post, yy_in_patch = all_pairs(config, yy_pre, yy_post)
     is_conv = config.architecture == "C"
     return Connectivity(
         xy_pre=pre,
@@ -107,6 +125,7 @@ def build_connectivity(config: NetworkConfig) -> Connectivity:
         yy_pre=yy_pre,
         yy_post=yy_post,
         n_kernel_elements=config.channels * config.kernel**2 if is_conv else None,
+        yy_in_patch=yy_in_patch,
     )
 
 

@@ -15,7 +15,8 @@ from brainlc.state import NetworkState, normalise_xy
 from brainlc.topology import build_connectivity
 from brainlc.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
 
-TRACE_CASES = ["lc-fixed", "lc-trainable", "c-fixed", "c-trainable", "fc-fixed", "fc-trainable"]
+TRACE_CASES = ["lc-fixed", "lc-trainable", "c-fixed", "c-trainable", "fc-fixed", "fc-trainable",
+               "lc-original", "c-original", "fc-original"]
 
 RTOL = 1e-9
 
@@ -97,3 +98,19 @@ def test_normalisation_sums_after_training(case):
         sums = np.bincount(conn.xy_post, weights=w, minlength=cfg.n_output)
     np.testing.assert_allclose(sums, cfg.mean_weight * cfg.kernel**2, rtol=1e-12)
     np.testing.assert_allclose(normalise_xy(cfg, conn, w), w, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["lc-original", "c-original", "fc-original"])
+def test_original_competition_learns_every_pair_and_lc_alone_masks_them(trace_dir, name):
+    """The original's mode: all N² Y->Y entries learn within an image; after each training
+    image LC sets those outside the competition pairs back to 0, C and FC keep them."""
+    ds, cfg = read_trace(trace_dir / f"trace-{name}.nc")
+    conn = build_connectivity(cfg)
+    assert conn.yy_pre.size == cfg.n_output**2
+    assert conn.yy_in_patch.sum() == cfg.synapse_counts()["parameters"] - conn.n_xy_weights
+    outside = ~conn.yy_in_patch
+    final = ds.w_yy_final.values
+    if cfg.architecture == "LC":
+        assert np.all(final[outside] == 0.0)
+    else:
+        assert np.mean(final[outside] != 0.0) > 0.1  # self and cross-position pairs learned and stay

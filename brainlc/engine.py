@@ -1,0 +1,119 @@
+"""Fans tasks out on Dask distributed: every core of this machine, or a cluster.
+
+By default an in-process ``LocalCluster`` with one single-threaded worker process per
+core (the compiled networks are single-threaded; parallelism comes from processes). With
+``scheduler="tcp://host:8786"`` the tasks go to an existing Dask cluster instead, e.g.
+one started with ``dask scheduler`` and ``dask worker tcp://host:8786 --nthreads 1``
+on each machine, or by ``dask-jobqueue`` on SLURM or PBS. Every worker must see the
+same store folder (a shared filesystem) and have brainlc installed.
+
+Tasks whose results are already in the store are skipped; a failed task is reported
+with its error and the others go on.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .store import Store
+from .tasks import Task, cost, execute, finished_results, is_finished
+
+
+@dataclass
+class EngineReport:
+    """What one fan-out did."""
+
+    total: int
+    skipped: int
+    done: list[Task] = field(default_factory=list)
+    failed: list[tuple[Task, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 0
+    dashboard: str | None = None
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _format_left(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _client(scheduler: str | None, workers: int | None):
+    """A Dask client: of the named cluster, or of a new LocalCluster (with the cluster)."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="20s"), None
+    dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+    cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                           dashboard_address=dashboard, silence_logs=40)
+    return Client(cluster), cluster
+
+
+def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, workers: int | None = None,
+              echo: Callable[[str], None] = print) -> EngineReport:
+    """Run the tasks not yet finished in the store; returns what was done and what failed."""
+    unique = list(dict.fromkeys(tasks))
+    finished = finished_results(store)
+    pending = [t for t in unique if not is_finished(t, finished)]
+    report = EngineReport(total=len(unique), skipped=len(unique) - len(pending))
+    if report.skipped:
+        echo(f"{report.skipped} of {len(unique)} tasks already finished in {store.root}: skipped")
+    if not pending:
+        return report
+    store.check_writable()
+    pending.sort(key=cost, reverse=True)  # the longest first: the last ones to finish are short
+    costs = {t: cost(t) for t in pending}
+    start = time.perf_counter()
+    client, cluster = _client(scheduler, workers)
+    try:
+        report.workers = len(client.nthreads())
+        report.dashboard = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) \
+            else None
+        where = scheduler or "a local cluster"
+        echo(f"running {len(pending)} tasks on {where} with {report.workers} workers"
+             + (f"; dashboard: {report.dashboard}" if report.dashboard else ""))
+        from dask.distributed import as_completed
+
+        root = str(store.root.absolute())
+        futures = {client.submit(execute, t, root, key=f"brainlc-{t.key}", pure=False, retries=0,
+                                 priority=int(costs[t] // 1e4)): t for t in pending}
+        cost_done = 0.0
+        for n, future in enumerate(as_completed(futures), start=1):
+            task = futures[future]
+            cost_done += costs[task]
+            elapsed = time.perf_counter() - start
+            left = elapsed * (sum(costs.values()) - cost_done) / cost_done if cost_done else 0.0
+            progress = f"[{n}/{len(pending)}, about {_format_left(left)} left]" if n < len(pending) else \
+                f"[{n}/{len(pending)}]"
+            if future.status == "error":
+                error = future.exception()
+                report.failed.append((task, f"{type(error).__name__}: {error}"))
+                echo(f"{progress} {task.describe()}: FAILED: {type(error).__name__}: {error}")
+            else:
+                result = future.result()
+                acc = result["accuracy"]
+                report.done.append(task)
+                echo(f"{progress} {task.describe()}: vote {100 * acc['vote']:.1f} %, linear "
+                     f"{100 * acc['linear']:.1f} % ({result['seconds']:.0f} s, {result['id']})")
+            future.release()
+    finally:
+        report.seconds = time.perf_counter() - start
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return report

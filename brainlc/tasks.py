@@ -1,0 +1,196 @@
+"""Experiments as tasks: one network (preset, overrides, seed, protocol sizes) each.
+
+A :class:`Task` is what ``brainlc reproduce``, ``sweep`` and ``curve`` fan out: it runs
+through the normal pipeline (:mod:`brainlc.experiment`) and saves its network in the
+store. Its :attr:`~Task.key` hashes everything that decides the result (the full
+configuration after overrides, seed, image counts, device, curve spacing), and every
+version a task saves carries that key, so a task whose result is already in the store is
+never run again: an interrupted command resumes where it stopped. A network saved by a
+plain ``brainlc run`` counts as the run task with the same key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import NetworkConfig
+from .errors import BrainlcError
+from .store import Store, StoreError
+
+KINDS = ("run", "curve")
+
+
+class TaskError(BrainlcError, ValueError):
+    """A task that cannot be described (unknown parameter, bad value)."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One network to train and score.
+
+    kind : ``"run"`` (train ``train`` images, calibrate, test) or ``"curve"`` (train in
+        steps of ``every`` images up to ``train``, calibrating and testing after each step
+        and before the first).
+    overrides : (field, value) pairs applied to the preset's configuration, sorted.
+    """
+
+    preset: str
+    seed: int
+    train: int
+    calibrate: int
+    test: int
+    overrides: tuple[tuple[str, Any], ...] = ()
+    device: str = "cpp"
+    kind: str = "run"
+    every: int = 0
+    label: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise TaskError(f"task kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "curve" and not (self.every >= 1 and self.train % self.every == 0):
+            raise TaskError(f"curve: --up-to {self.train} must be a multiple of --every {self.every} (>= 1)")
+        object.__setattr__(self, "overrides", tuple(sorted(self.overrides)))
+
+    @functools.cached_property
+    def config(self) -> NetworkConfig:
+        """The preset's configuration with the overrides applied (checked)."""
+        from .config import ConfigError
+        from .presets import load_preset
+
+        base = load_preset(self.preset).config
+        try:
+            return NetworkConfig.from_dict({**base.to_dict(), **dict(self.overrides)})
+        except ConfigError as exc:
+            raise TaskError(f"{self.preset} with {dict(self.overrides)}: {exc}") from exc
+
+    @property
+    def key(self) -> str:
+        """Hash of everything that decides the task's result."""
+        return task_key(self.kind, self.config, self.seed, self.train, self.calibrate, self.test,
+                        self.device, self.every)
+
+    @property
+    def points(self) -> list[int]:
+        """Training images at which the task scores its network."""
+        if self.kind == "run":
+            return [self.train]
+        return list(range(0, self.train + 1, self.every))
+
+    def describe(self) -> str:
+        extra = "".join(f" {k}={v}" for k, v in self.overrides)
+        return self.label or f"{self.preset}{extra} seed {self.seed}"
+
+
+def task_key(kind: str, config: NetworkConfig, seed: int, train: int, calibrate: int, test: int,
+             device: str, every: int = 0) -> str:
+    payload = {"kind": kind, "config": config.to_dict(), "seed": int(seed), "train": int(train),
+               "calibrate": int(calibrate), "test": int(test), "device": device}
+    if kind == "curve":
+        payload["every"] = int(every)
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
+
+
+@dataclass
+class Finished:
+    """A saved version that holds one point of a task's result."""
+
+    network_id: str
+    version: int
+    record: dict
+    header: dict
+
+
+def _run_key(header: dict, record: dict) -> str | None:
+    """The run-task key of a network's first version saved by ``brainlc run``."""
+    history = record.get("history") or [{}]
+    event = history[0]
+    if event.get("event") != "run" or len(history) != 1:
+        return None
+    config = NetworkConfig.from_dict(header["config"])
+    return task_key("run", config, header["seed"], event["train"], event["calibrate"], event["test"],
+                    event.get("device", "cpp"))
+
+
+def finished_results(store: Store) -> dict[str, list[Finished]]:
+    """Saved versions by task key (unreadable entries are skipped: they hold no result)."""
+    out: dict[str, list[Finished]] = {}
+    for network_id in store.ids():
+        try:
+            header = store.header(network_id)
+            records = store.records(network_id)
+        except StoreError:
+            continue
+        for version, record in records:
+            key = record.get("task")
+            if key is None and version == records[0][0]:
+                try:
+                    key = _run_key(header, record)
+                except (KeyError, TypeError, ValueError, BrainlcError):
+                    key = None
+            if key is not None:
+                out.setdefault(key, []).append(Finished(network_id, version, record, header))
+    return out
+
+
+def is_finished(task: Task, finished: dict[str, list[Finished]]) -> bool:
+    """Whether every point of the task is in the store."""
+    have = {int(f.record.get("images_trained", -1)) for f in finished.get(task.key, [])}
+    return set(task.points) <= have
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist():
+    from .data import load_mnist
+
+    return load_mnist()
+
+
+def execute(task: Task, store_root: str) -> dict:
+    """Run one task in this process (a Dask worker) and save its versions in the store.
+
+    A curve resumes from the last point already saved. Returns a summary of the last
+    version saved: id, version, accuracies, seconds.
+    """
+    import time
+
+    from .experiment import run_new, train_more
+
+    store = Store(store_root)
+    start = time.perf_counter()
+    extra = {"task": task.key}
+    if task.kind == "run":
+        saved = run_new(task.preset, task.config, store, task.seed, task.train, task.calibrate, task.test,
+                        task.device, _mnist(), show_progress=False, extra_record=extra)
+    else:
+        done = [f for f in finished_results(store).get(task.key, [])]
+        if done:
+            last = max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
+            saved = store.load(last.network_id, last.version)
+        else:
+            saved = run_new(task.preset, task.config, store, task.seed, 0, task.calibrate, task.test,
+                            task.device, _mnist(), show_progress=False, extra_record=extra)
+        while saved.record["images_trained"] < task.train:
+            saved = train_more(store, saved.id, task.every, task.device, _mnist(), show_progress=False,
+                               version=saved.version, extra_record=extra)
+    return {"id": saved.id, "version": saved.version, "accuracy": saved.record["accuracy"],
+            "seconds": time.perf_counter() - start}
+
+
+def cost(task: Task) -> float:
+    """Rough relative cost of a task (for ordering and for the time left)."""
+    counts = task.config.synapse_counts()
+    per_image = 1.0 + (counts["xy_synapses"] + counts["yy_synapses"]) / 2e4
+    if task.config.architecture == "C":
+        per_image *= 3.0
+    images = task.train * 1.1 + (task.calibrate + task.test) * len(task.points)
+    return images * per_image
+
+
+def store_root_of(path: str | Path) -> str:
+    return str(Path(path).absolute())
