@@ -76,7 +76,9 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
     if not pending:
         return report
     store.check_writable()
-    pending.sort(key=cost, reverse=True)  # the longest first: the last ones to finish are short
+    # Seed by seed (an interrupted run leaves whole seeds), the longest first within a seed
+    # (the last tasks to finish are short ones).
+    pending.sort(key=lambda t: (t.seed, -cost(t)))
     costs = {t: cost(t) for t in pending}
     start = time.perf_counter()
     client, cluster = _client(scheduler, workers)
@@ -91,7 +93,7 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
 
         root = str(store.root.absolute())
         futures = {client.submit(execute, t, root, key=f"brainlc-{t.key}", pure=False, retries=0,
-                                 priority=int(costs[t] // 1e4)): t for t in pending}
+                                 priority=-rank): t for rank, t in enumerate(pending)}
         cost_done = 0.0
         for n, future in enumerate(as_completed(futures), start=1):
             task = futures[future]
