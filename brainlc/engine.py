@@ -65,8 +65,11 @@ def _client(scheduler: str | None, workers: int | None):
 
 
 def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, workers: int | None = None,
-              echo: Callable[[str], None] = print) -> EngineReport:
-    """Run the tasks not yet finished in the store; returns what was done and what failed."""
+              echo: Callable[[str], None] = print, function: Callable = execute) -> EngineReport:
+    """Run the tasks not yet finished in the store; returns what was done and what failed.
+
+    ``function(task, store_root)`` runs one task on a worker (default :func:`brainlc.tasks.execute`).
+    """
     unique = list(dict.fromkeys(tasks))
     finished = finished_results(store)
     pending = [t for t in unique if not is_finished(t, finished)]
@@ -87,12 +90,12 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
         report.dashboard = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) \
             else None
         where = scheduler or "a local cluster"
-        echo(f"running {len(pending)} tasks on {where} with {report.workers} workers"
+        echo(f"running {len(pending)} tasks on {where} with {report.workers} worker{'s' * (report.workers != 1)}"
              + (f"; dashboard: {report.dashboard}" if report.dashboard else ""))
         from dask.distributed import as_completed
 
         root = str(store.root.absolute())
-        futures = {client.submit(execute, t, root, key=f"brainlc-{t.key}", pure=False, retries=0,
+        futures = {client.submit(function, t, root, key=f"brainlc-{t.key}", pure=False, retries=0,
                                  priority=-rank): t for rank, t in enumerate(pending)}
         cost_done = 0.0
         for n, future in enumerate(as_completed(futures), start=1):

@@ -1,0 +1,150 @@
+"""reproduce, sweep and curve: tasks fanned out on a real Dask LocalCluster, resumable."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from brainlc.cli import main
+from brainlc.engine import run_tasks
+from brainlc.store import Store
+from brainlc.tasks import Task, execute, finished_results
+
+TINY = ["--train", "20", "--calibrate", "100", "--test", "20"]
+
+
+def test_tiny_reproduction_on_a_local_cluster(tmp_path, capsys):
+    out = tmp_path / "table"
+    rc = main(["reproduce", "--rows", "lc-25-k12", "lc-25-k12-trained", "--seeds", "2", *TINY,
+               "--workers", "2", "-o", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    assert "local cluster with 2 workers" in printed
+    ds = xr.open_dataset(out / "runs.nc")
+    # 2 rows x 2 seeds, and the trained row again with the original's competition mode
+    assert ds.sizes["run"] == 6
+    labels = sorted(zip(ds.label.values.tolist(), ds.seed.values.tolist()))
+    assert labels == sorted([(label, s) for s in (0, 1) for label in
+                             ("lc-25-k12", "lc-25-k12-trained", "lc-25-k12-trained [competition=original]")])
+    for name in ("accuracy_vote", "accuracy_linear"):
+        assert np.all((ds[name].values >= 0) & (ds[name].values <= 100))
+    store = Store(out / "networks")
+    assert sorted(ds.network_id.values.tolist()) == sorted(store.ids())
+    original = [i for i, o in zip(ds.network_id.values, ds.overrides.values) if "original" in o]
+    assert all(store.header(i)["config"]["competition"] == "original" for i in original)
+    table = (out / "table.md").read_text()
+    assert "| 5 | `lc-25-k12` | 2 |" in table and "80.1 ± 1.0" in table  # the paper's numbers beside
+    assert "| 4 | `lc-25-k12-trained` | 2 |" in table and "82.3 ± 1.0" in table
+    assert "| patch (brainlc's default) | 2 |" in table and "| original (all Y→Y pairs learn) | 2 |" in table
+    assert "Training the competition increases accuracy" in table
+    # run again: nothing to do, nothing recomputed, the same table
+    assert main(["reproduce", "--rows", "lc-25-k12", "lc-25-k12-trained", "--seeds", "2", *TINY,
+                 "-o", str(out)]) == 0
+    assert "6 of 6 tasks already finished" in capsys.readouterr().out
+    assert len(store.ids()) == 6
+
+
+def test_an_interrupted_reproduction_finishes_only_the_missing_tasks(tmp_path):
+    out = tmp_path / "table"
+    command = [sys.executable, "-m", "brainlc", "reproduce", "--rows", "lc-25-k12", "c-25-k12", "--seeds", "3",
+               "--train", "100", "--calibrate", "100", "--test", "100", "--workers", "1", "-o", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("[1/6"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 143, "".join(lines) + rest
+    store = Store(out / "networks")
+    before = {i: store.records(i) for i in store.ids()}
+    assert 1 <= len(before) < 6
+    time.sleep(1)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{len(before)} of 6 tasks already finished" in again.stdout
+    assert f"running {6 - len(before)} tasks" in again.stdout
+    ids = store.ids()
+    assert len(ids) == 6  # nothing ran twice
+    for network_id, records in before.items():  # nothing finished was touched
+        assert store.records(network_id) == records
+    assert xr.open_dataset(out / "runs.nc").sizes["run"] == 6
+
+
+def _fail_for_seed_one(task, store_root):
+    if task.seed == 1:
+        raise RuntimeError("simulated failure of one task")
+    return execute(task, store_root)
+
+
+def test_a_failed_task_is_reported_and_the_others_go_on(tmp_path):
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests/
+    store = Store(tmp_path / "networks")
+    tasks = [Task("lc-25-k12", seed, 20, 100, 20) for seed in range(3)]
+    lines = []
+    report = run_tasks(tasks, store, workers=2, echo=lines.append, function=_fail_for_seed_one)
+    assert [t.seed for t, _ in report.failed] == [1]
+    assert "simulated failure of one task" in report.failed[0][1]
+    assert sorted(t.seed for t in report.done) == [0, 2]
+    assert any("FAILED: RuntimeError: simulated failure" in line for line in lines)
+    assert len(finished_results(store)) == 2
+
+
+def test_a_sweep_compiles_once_and_writes_its_grid_and_heatmaps(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BRAINLC_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "sweep"
+    rc = main(["sweep", "lc-25-k12", "--param", "mean_weight=0.3:0.5:2", "--param", "c_w=-100,-50",
+               "--seeds", "1", *TINY, "--workers", "2", "-o", str(out)])
+    assert rc == 0
+    ds = xr.open_dataset(out / "sweep.nc")
+    assert dict(ds.sizes) == {"mean_weight": 2, "c_w": 2, "seed": 1}
+    assert ds.mean_weight.values.tolist() == [0.3, 0.5] and ds.c_w.values.tolist() == [-100.0, -50.0]
+    assert np.isfinite(ds.accuracy_vote.values).all() and np.isfinite(ds.accuracy_linear.values).all()
+    assert (out / "sweep-vote.png").stat().st_size > 10_000 and (out / "sweep-linear.png").is_file()
+    store = Store(out / "networks")
+    configs = [store.header(i)["config"] for i in store.ids()]
+    assert sorted((c["mean_weight"], c["c_w"]) for c in configs) == [(0.3, -100.0), (0.3, -50.0),
+                                                                      (0.5, -100.0), (0.5, -50.0)]
+    projects = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
+    assert len(projects) == 1  # four hyper-parameter sets, one compiled network
+    assert "best vote" in capsys.readouterr().out
+
+
+def test_a_curve_scores_one_network_as_it_trains_and_resumes(tmp_path, capsys):
+    out = tmp_path / "curve"
+    args = ["curve", "lc-25-k12", "--every", "10", "--up-to", "20", "--seeds", "1", "--calibrate", "100",
+            "--test", "20", "--workers", "1", "-o", str(out)]
+    assert main(args) == 0
+    ds = xr.open_dataset(out / "curve.nc")
+    assert ds.images.values.tolist() == [0, 10, 20]
+    assert np.isfinite(ds.accuracy_linear.values).all()
+    store = Store(out / "networks")
+    (network_id,) = store.ids()
+    assert [r["images_trained"] for _, r in store.records(network_id)] == [0, 10, 20]
+    assert (out / "curve.png").is_file()
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "1 of 1 tasks already finished" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["reproduce", "--rows", "lc-7-k3"], "not in the paper's table"),
+    (["sweep", "lc-25-k12", "--param", "nope=1:2:3"], "unknown hyper-parameter 'nope'"),
+    (["sweep", "lc-25-k12", "--param", "mean_weight=-1,0.4"], "mean_weight must be positive"),
+    (["sweep", "lc-25-k12", "--param", "c_w=1:2"], "START:STOP:COUNT"),
+    (["curve", "lc-25-k12", "--every", "300", "--up-to", "1000"], "multiple of --every"),
+    (["reproduce", "--seeds", "0"], "--seeds must be at least 1"),
+    (["reproduce", "--calibrate", "50"], "calibration"),
+])
+def test_campaigns_refuse_bad_input_before_any_work(tmp_path, capsys, args, message):
+    rc = main([*args, "-o", str(tmp_path / "out")])
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out" / "networks").exists()
