@@ -148,3 +148,21 @@ def test_campaigns_refuse_bad_input_before_any_work(tmp_path, capsys, args, mess
     assert rc == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "networks").exists()
+
+
+def test_run_takes_the_competition_mode_and_hyper_parameters(tmp_path, capsys):
+    store = tmp_path / "networks"
+    rc = main(["run", "lc-25-k12-trained", "--competition", "original", "--set", "c_w=-80", "--set", "refractory=3",
+               *TINY, "--store", str(store)])
+    assert rc == 0
+    (network_id,) = Store(store).ids()
+    config = Store(store).header(network_id)["config"]
+    assert (config["competition"], config["c_w"], config["refractory"]) == ("original", -80.0, 3)
+    assert Store(store).load(network_id).state.w_yy.size == 225**2  # every pair is a synapse
+    for bad, message in ((["--set", "nope=1"], "unknown hyper-parameter 'nope'"),
+                         (["--set", "refractory=2.5"], "refractory=2.5: not a valid int"),
+                         (["--set", "c_w"], "expected NAME=VALUE")):
+        capsys.readouterr()
+        assert main(["run", "lc-25-k12", *bad, *TINY, "--store", str(store)]) == 2
+        assert message in capsys.readouterr().err
+    assert len(Store(store).ids()) == 1
