@@ -376,6 +376,19 @@ def _campaign_setup(args, output_files: tuple[str, ...]):
     return out, store, seeds
 
 
+def _run_or_report(tasks, store, args):
+    """Run the unfinished tasks, or with --report-only none (the results so far)."""
+    from .engine import EngineReport, run_tasks
+    from .tasks import finished_results, is_finished
+
+    if not args.report_only:
+        return run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+    finished = finished_results(store)
+    done = sum(is_finished(t, finished) for t in set(tasks))
+    print(f"--report-only: {done} of {len(set(tasks))} tasks finished in {store.root}; running none")
+    return EngineReport(total=len(set(tasks)), skipped=done)
+
+
 def _finish_campaign(report) -> int:
     if report.failed:
         print(f"brainlc: {len(report.failed)} task(s) failed (the others' results are saved); "
@@ -408,9 +421,8 @@ def cmd_reproduce(args) -> int:
         raise PresetError(f"--rows: {', '.join(unknown)} not in the paper's table ({', '.join(rows)})")
     out, store, seeds = _campaign_setup(args, ("runs.nc", "table.md"))
     tasks = table_tasks(chosen, seeds, args.train, args.calibrate, args.test, args.device)
-    from .engine import run_tasks
 
-    report = run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+    report = _run_or_report(tasks, store, args)
     ds = collect(tasks, store)
     ds.attrs.update(tasks=len(tasks), tasks_run_by_this_command=len(report.done),
                     wall_s_of_this_command=round(report.seconds, 1), workers=report.workers)
@@ -437,9 +449,8 @@ def cmd_sweep(args) -> int:
     readouts = ("vote", "linear")
     out, store, seeds = _campaign_setup(args, ("sweep.nc", *(f"sweep-{m}.png" for m in readouts)))
     tasks = grid_tasks(preset.name, axes, seeds, args.train, args.calibrate, args.test, base, args.device)
-    from .engine import run_tasks
 
-    report = run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+    report = _run_or_report(tasks, store, args)
     ds = collect_grid(tasks, axes, seeds, store, readouts)
     _write_dataset(ds, out / "sweep.nc")
     if len(axes) <= 2:
@@ -481,9 +492,8 @@ def cmd_curve(args) -> int:
     args.train = args.up_to
     out, store, seeds = _campaign_setup(args, ("curve.nc", "curve.png"))
     tasks = curve_tasks(preset.name, args.every, args.up_to, seeds, args.calibrate, args.test, base, args.device)
-    from .engine import run_tasks
 
-    report = run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+    report = _run_or_report(tasks, store, args)
     ds = collect_curve(tasks, store)
     _write_dataset(ds, out / "curve.nc")
     from .plots import save_figure
@@ -609,6 +619,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="workers of the local cluster (default: one per core)")
     campaign.add_argument("--store", default=None, metavar="FOLDER",
                           help="store of the networks (default: DIR/networks); finished networks are reused")
+    campaign.add_argument("--report-only", action="store_true",
+                          help="run nothing: write the results of the tasks finished so far (e.g. while "
+                               "another process or a cluster runs the rest)")
     train = argparse.ArgumentParser(add_help=False)
     train.add_argument("--train", type=int, default=DEFAULT_SIZES["train"], metavar="N", help="training images")
 

@@ -46,6 +46,12 @@ def test_tiny_reproduction_on_a_local_cluster(tmp_path, capsys):
                  "-o", str(out)]) == 0
     assert "6 of 6 tasks already finished" in capsys.readouterr().out
     assert len(store.ids()) == 6
+    # --report-only with a third seed: runs nothing, reports the 6 finished runs of 9
+    assert main(["reproduce", "--rows", "lc-25-k12", "lc-25-k12-trained", "--seeds", "3", *TINY,
+                 "--report-only", "-o", str(out)]) == 0
+    assert "6 of 9 tasks finished" in capsys.readouterr().out
+    assert len(store.ids()) == 6 and xr.open_dataset(out / "runs.nc").sizes["run"] == 6
+    assert "| 5 | `lc-25-k12` | 2 |" in (out / "table.md").read_text()
 
 
 def test_an_interrupted_reproduction_finishes_only_the_missing_tasks(tmp_path):
