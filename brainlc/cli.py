@@ -690,8 +690,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, stopping.Stopped) and exc.signum == signal.SIGTERM
-        print(f"brainlc: {'terminated' if terminated else 'interrupted'}; nothing was saved for this command",
-              file=sys.stderr)
+        word = "terminated" if terminated else "interrupted"
+        if args.command in ("reproduce", "sweep", "curve"):
+            print(f"brainlc: {word}; the tasks that finished are saved: run the same command again to resume",
+                  file=sys.stderr)
+        else:
+            print(f"brainlc: {word}; nothing was saved for this command", file=sys.stderr)
         return 143 if terminated else 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stdout = open(os.devnull, "w")

@@ -67,6 +67,7 @@ def test_an_interrupted_reproduction_finishes_only_the_missing_tasks(tmp_path):
             break
     rest = proc.communicate(timeout=120)[0]
     assert proc.returncode == 143, "".join(lines) + rest
+    assert "the tasks that finished are saved: run the same command again to resume" in rest
     store = Store(out / "networks")
     before = {i: store.records(i) for i in store.ids()}
     assert 1 <= len(before) < 6
