@@ -161,12 +161,12 @@ def _config_with(preset, settings: list[str], competition: str | None):
     overrides = dict(parse_override(text) for text in settings)
     if competition is not None:
         overrides["competition"] = competition
-    return overrides, check_overrides(preset.config, overrides)
+    return check_overrides(preset.config, overrides)
 
 
 def cmd_run(args) -> int:
     preset = load_preset(args.preset)
-    _, config = _config_with(preset, args.set, args.competition)
+    config = _config_with(preset, args.set, args.competition)
     check_output_path(args.json, (".json",), "--json")
     store = Store(args.store)
     from .experiment import run_new  # checks sizes, seed, store and device before any work

@@ -81,8 +81,8 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
     store.check_writable()
     # Seed by seed (an interrupted run leaves whole seeds), the longest first within a seed
     # (the last tasks to finish are short ones).
-    pending.sort(key=lambda t: (t.seed, -cost(t)))
     costs = {t: cost(t) for t in pending}
+    pending.sort(key=lambda t: (t.seed, -costs[t]))
     start = time.perf_counter()
     client, cluster = _client(scheduler, workers)
     try:

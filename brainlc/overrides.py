@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import SHAPE_FIELDS, NetworkConfig
+from .config import NetworkConfig
 from .errors import BrainlcError
 
 FIELDS = {f.name: f.type for f in dataclasses.fields(NetworkConfig)}
@@ -82,8 +82,3 @@ def check_overrides(base: NetworkConfig, overrides: dict[str, Any]) -> NetworkCo
         return NetworkConfig.from_dict({**base.to_dict(), **overrides})
     except ConfigError as exc:
         raise OverrideError(f"{', '.join(f'{k}={v}' for k, v in overrides.items())}: {exc}") from exc
-
-
-def changes_shape(names: list[str]) -> list[str]:
-    """The names among ``names`` that change the compiled code (each value compiles once)."""
-    return [n for n in names if n in SHAPE_FIELDS or n == "weight_decay"]

@@ -15,7 +15,6 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .config import NetworkConfig
@@ -60,14 +59,10 @@ class Task:
     @functools.cached_property
     def config(self) -> NetworkConfig:
         """The preset's configuration with the overrides applied (checked)."""
-        from .config import ConfigError
+        from .overrides import check_overrides
         from .presets import load_preset
 
-        base = load_preset(self.preset).config
-        try:
-            return NetworkConfig.from_dict({**base.to_dict(), **dict(self.overrides)})
-        except ConfigError as exc:
-            raise TaskError(f"{self.preset} with {dict(self.overrides)}: {exc}") from exc
+        return check_overrides(load_preset(self.preset).config, dict(self.overrides))
 
     @property
     def key(self) -> str:
@@ -168,7 +163,7 @@ def execute(task: Task, store_root: str) -> dict:
         saved = run_new(task.preset, task.config, store, task.seed, task.train, task.calibrate, task.test,
                         task.device, _mnist(), show_progress=False, extra_record=extra)
     else:
-        done = [f for f in finished_results(store).get(task.key, [])]
+        done = finished_results(store).get(task.key, [])
         if done:
             last = max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
             saved = store.load(last.network_id, last.version)
@@ -190,7 +185,3 @@ def cost(task: Task) -> float:
         per_image *= 3.0
     images = task.train * 1.1 + (task.calibrate + task.test) * len(task.points)
     return images * per_image
-
-
-def store_root_of(path: str | Path) -> str:
-    return str(Path(path).absolute())
