@@ -42,10 +42,16 @@ from . import __version__, stopping
 from .errors import BrainlcError
 from .leftovers import clean_orphan_run_folders, remove_own_run_folders
 from .presets import PresetError, load_preset, preset_names
-from .protocol import DEFAULT_SIZES, MAX_SEED, ProtocolError, check_neurons, check_seed
+from .protocol import DEFAULT_SIZES, MAX_SEED, SCORE_SPLITS, ProtocolError, check_neurons, check_seed
 from .store import SavedNetwork, Store, StoreError
 
 DEVICES = ("cpp", "cuda")  # brainlc.devices.DEVICES, without importing it for --help
+#: --score-on of run, sweep and curve: where the --test images come from.
+SCORE_ON_ARGS = ("--score-on",)
+SCORE_ON_KWARGS = {"default": "test", "choices": list(SCORE_SPLITS),
+                   "help": "score the readouts on the test set (the paper's protocol) or on 'validation' "
+                           "images: --test held-out calibration images after the --calibrate ones, to "
+                           "choose hyper-parameters without looking at the test set"}
 
 
 def info(preset_name: str) -> dict:
@@ -171,10 +177,12 @@ def cmd_run(args) -> int:
     store = Store(args.store)
     from .experiment import run_new  # checks sizes, seed, store and device before any work
 
-    saved = run_new(preset.name, config, store, seed=args.seed,
-                    train=args.train, calibrate=args.calibrate, test=args.test, device=args.device)
+    saved = run_new(preset.name, config, store, seed=args.seed, train=args.train, calibrate=args.calibrate,
+                    test=args.test, device=args.device, score_on=args.score_on)
     print(_header(saved))
-    print(format_scores(saved, preset.paper))
+    if args.score_on == "validation":
+        print(f"scored on {args.test} validation images (held-out calibration images), not the test set")
+    print(format_scores(saved, preset.paper if args.score_on == "test" else None))
     print(f"saved as {saved.id} in {store.root}")
     if args.json:
         Path(args.json).write_text(json.dumps(_summary_json(saved), indent=2) + "\n")
@@ -364,7 +372,8 @@ def _campaign_setup(args, output_files: tuple[str, ...]):
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     check_seed(seeds[0])
     check_seed(seeds[-1])
-    check_sizes(getattr(args, "train", 0), args.calibrate, args.test, seeds[0])
+    check_sizes(getattr(args, "train", 0), args.calibrate, args.test, seeds[0],
+                score_on=getattr(args, "score_on", "test"))
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise ProtocolError(f"-o {out}: is a file, not a folder")
@@ -448,7 +457,8 @@ def cmd_sweep(args) -> int:
             check_overrides(preset.config, {**base, name: value})
     readouts = ("vote", "linear")
     out, store, seeds = _campaign_setup(args, ("sweep.nc", *(f"sweep-{m}.png" for m in readouts)))
-    tasks = grid_tasks(preset.name, axes, seeds, args.train, args.calibrate, args.test, base, args.device)
+    tasks = grid_tasks(preset.name, axes, seeds, args.train, args.calibrate, args.test, base, args.device,
+                       args.score_on)
 
     report = _run_or_report(tasks, store, args)
     ds = collect_grid(tasks, axes, seeds, store, readouts)
@@ -466,7 +476,7 @@ def cmd_sweep(args) -> int:
         if mean.notnull().any():
             best = mean.where(mean == mean.max(), drop=True)
             where = ", ".join(f"{d}={best[d].values[0]}" for d in best.dims)
-            print(f"best {m}: {float(mean.max()):.2f} % at {where}")
+            print(f"best {m} ({args.score_on}): {float(mean.max()):.2f} % at {where}")
     print(f"written: {out / 'sweep.nc'} and the figures in {out} (networks in {store.root})")
     return _finish_campaign(report)
 
@@ -491,7 +501,8 @@ def cmd_curve(args) -> int:
     check_overrides(preset.config, base)
     args.train = args.up_to
     out, store, seeds = _campaign_setup(args, ("curve.nc", "curve.png"))
-    tasks = curve_tasks(preset.name, args.every, args.up_to, seeds, args.calibrate, args.test, base, args.device)
+    tasks = curve_tasks(preset.name, args.every, args.up_to, seeds, args.calibrate, args.test, base, args.device,
+                        args.score_on)
 
     report = _run_or_report(tasks, store, args)
     ds = collect_curve(tasks, store)
@@ -558,6 +569,7 @@ def _parser() -> argparse.ArgumentParser:
                         "image) (default: the preset's, patch unless it says otherwise)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="change a hyper-parameter of the preset, e.g. --set c_w=-80 (repeatable)")
+    p.add_argument(*SCORE_ON_ARGS, **SCORE_ON_KWARGS)
 
     command("list", "list saved networks", [store], cmd_list)
     p = command("show", "show a saved network", [store], cmd_show)
@@ -622,6 +634,8 @@ def _parser() -> argparse.ArgumentParser:
     campaign.add_argument("--report-only", action="store_true",
                           help="run nothing: write the results of the tasks finished so far (e.g. while "
                                "another process or a cluster runs the rest)")
+    scoring = argparse.ArgumentParser(add_help=False)
+    scoring.add_argument(*SCORE_ON_ARGS, **SCORE_ON_KWARGS)
     train = argparse.ArgumentParser(add_help=False)
     train.add_argument("--train", type=int, default=DEFAULT_SIZES["train"], metavar="N", help="training images")
 
@@ -630,7 +644,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", nargs="+", default=None, metavar="PRESET",
                    help="only these rows of the table (default: all twelve)")
     p = command("sweep", "grid search over hyper-parameters, with a heatmap per readout",
-                [campaign, train, device], cmd_sweep)
+                [campaign, train, scoring, device], cmd_sweep)
     p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")
     p.add_argument("--param", action="append", required=True, metavar="NAME=START:STOP:COUNT",
                    help="a swept hyper-parameter: evenly spaced values, ends included, or NAME=A,B,C "
@@ -641,7 +655,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="the original's saved runs to draw beside (default: $BRAINLC_ORIGINAL_RUNS, else "
                         "../shared/reference/original-saved-runs.csv of a checkout)")
     p = command("curve", "accuracy against training images (calibrated and tested at every step)",
-                [campaign, device], cmd_curve)
+                [campaign, scoring, device], cmd_curve)
     p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")
     p.add_argument("--every", type=int, default=250, metavar="N", help="training images between points")
     p.add_argument("--up-to", type=int, default=5000, metavar="N", help="training images of the last point")

@@ -16,9 +16,9 @@ from .tasks import Task, finished_results
 
 
 def curve_tasks(preset: str, every: int, up_to: int, seeds: list[int], calibrate: int, test: int,
-                overrides: dict | None = None, device: str = "cpp") -> list[Task]:
-    return [Task(preset, seed, up_to, calibrate, test, tuple((overrides or {}).items()), device, "curve", every)
-            for seed in seeds]
+                overrides: dict | None = None, device: str = "cpp", score_on: str = "test") -> list[Task]:
+    return [Task(preset, seed, up_to, calibrate, test, tuple((overrides or {}).items()), device, "curve", every,
+                 score_on) for seed in seeds]
 
 
 def collect_curve(tasks: list[Task], store: Store, readouts: tuple[str, ...] = ("vote", "linear")) -> xr.Dataset:

@@ -18,7 +18,15 @@ from .data import Mnist, load_mnist
 from .devices import check_runnable
 from .encoding import firing_rates
 from .progress import Progress
-from .protocol import DEFAULT_SIZES, ProtocolError, check_neurons, check_sizes, split_images, split_indices
+from .protocol import (
+    DEFAULT_SIZES,
+    ProtocolError,
+    check_neurons,
+    check_sizes,
+    scored_images,
+    split_images,
+    split_indices,
+)
 from .readout import LinearReadout, SpikeVoting, accuracy_report, linear_readout, votes_distribution, voting_methods
 from .simulation import CompiledNetwork
 from .state import NetworkState, initial_state
@@ -75,18 +83,23 @@ class Runner:
                                   seed=phase_seed(seed, "train", offset), progress=bar)
         return result.state, bar.seconds
 
-    def activity(self, state: NetworkState, split: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-        """Spike counts (image, neuron) and labels of ``n`` images of a split, learning off."""
-        images, labels = split_images(self.data(), split, split_indices(split, n, seed))
-        with Progress(split, n, enabled=self.show_progress) as bar:
+    def activity(self, state: NetworkState, split: str, n: int, seed: int, offset: int = 0,
+                 label: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+        """Spike counts (image, neuron) and labels of images ``offset .. offset + n`` of a
+        split's permutation, learning off."""
+        images, labels = split_images(self.data(), split, split_indices(split, n, seed, offset))
+        with Progress(label or split, n, enabled=self.show_progress) as bar:
             result = self.net.run(state, learning=False, rates=firing_rates(images, self.config),
-                                  seed=phase_seed(seed, split), progress=bar)
+                                  seed=phase_seed(seed, split, offset), progress=bar)
         return result.spike_counts, labels, bar.seconds
 
-    def evaluate(self, state: NetworkState, calibrate: int, test: int, seed: int) -> tuple[Evaluation, float, int]:
-        """Calibrate the readouts, then score them on the test set."""
+    def evaluate(self, state: NetworkState, calibrate: int, test: int, seed: int,
+                 score_on: str = "test") -> tuple[Evaluation, float, int]:
+        """Calibrate the readouts, then score them on ``test`` images of the test set, or of
+        held-out calibration images (``score_on="validation"``, see :mod:`brainlc.protocol`)."""
         cal_counts, cal_labels, s1 = self.activity(state, "calibration", calibrate, seed)
-        test_counts, test_labels, s2 = self.activity(state, "test", test, seed)
+        split, offset = scored_images(score_on, test, calibrate)
+        test_counts, test_labels, s2 = self.activity(state, split, test, seed, offset, label=score_on)
         evaluation = fit_readouts(self.config, seed, cal_counts, cal_labels, test_counts, test_labels)
         return evaluation, s1 + s2, calibrate + test
 
@@ -138,23 +151,25 @@ def _record(previous: dict | None, event: dict, evaluation: Evaluation, timings:
 def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfig, seed: int,
                 previous: SavedNetwork | None, train: int, calibrate: int, test: int, event: dict,
                 device: str, mnist: Mnist | None, show_progress: bool,
-                extra_record: dict | None = None) -> SavedNetwork:
+                extra_record: dict | None = None, score_on: str = "test") -> SavedNetwork:
     """The one experiment path: check, compile, train, calibrate, test, save a version.
 
     Everything that can be refused (sizes, seed, device, the store) is refused before any
     work; ``previous`` is the version the experiment continues from (its weights and θ, and
     the new version's parent), None for a new network with initial weights.
     ``extra_record``: more fields for the version's record.json (a task's key).
+    ``score_on``: ``"test"`` or ``"validation"`` (held-out calibration images); recorded as
+    the record's ``scored_on``.
     """
     rec = previous.record if previous is not None else {}
     offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
-    check_sizes(train, calibrate, test, seed, train_offset=offset)
+    check_sizes(train, calibrate, test, seed, train_offset=offset, score_on=score_on)
     store.check_writable()
     start = time.perf_counter()
     state = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
     runner = Runner(config, device, mnist, show_progress)
     state, train_s = runner.train(state, train, seed, offset)
-    evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed)
+    evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed, score_on)
     timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
     event = {**event, "device": device}
     if previous is not None:
@@ -162,6 +177,7 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     record = _record(rec, event, evaluation, timings, int(rec.get("images_trained", 0)) + train,
                      offset + train, calibrate, test)
     record["preset"] = preset
+    record["scored_on"] = score_on
     record.update(extra_record or {})
     return store.save(network_id, preset, config, seed, state, record, evaluation.voting,
                       evaluation.linear, parent=None if previous is None else previous.version)
@@ -170,38 +186,48 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
 def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0,
             train: int = DEFAULT_SIZES["train"], calibrate: int = DEFAULT_SIZES["calibration"],
             test: int = DEFAULT_SIZES["test"], device: str = "cpp", mnist: Mnist | None = None,
-            show_progress: bool = True, extra_record: dict | None = None) -> SavedNetwork:
-    """Train a new network, calibrate and test it, save it; returns the saved version."""
+            show_progress: bool = True, extra_record: dict | None = None,
+            score_on: str = "test") -> SavedNetwork:
+    """Train a new network, calibrate and test it, save it; returns the saved version.
+
+    ``score_on="validation"`` scores on ``test`` held-out calibration images instead of
+    the test set (for choosing hyper-parameters).
+    """
     event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
+    if score_on != "test":
+        event["score_on"] = score_on
     return _experiment(store, store.new_id(preset_name), preset_name, config, seed, None,
-                       train, calibrate, test, event, device, mnist, show_progress, extra_record)
+                       train, calibrate, test, event, device, mnist, show_progress, extra_record, score_on)
 
 
 def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,
                show_progress: bool = True, version: int | None = None,
                extra_record: dict | None = None) -> SavedNetwork:
     """Continue training a saved network (its latest version unless ``version``) on unseen
-    training images, then recalibrate and retest; saves a new version."""
+    training images, then recalibrate and retest (on the split it was scored on); saves a
+    new version."""
     if images < 1:
         raise ProtocolError(f"--images must be at least 1 (got {images})")
     saved = store.load(key, version)
     rec = saved.record
     return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved,
                        images, int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0)),
-                       {"event": "train", "images": images}, device, mnist, show_progress, extra_record)
+                       {"event": "train", "images": images}, device, mnist, show_progress, extra_record,
+                       rec.get("scored_on", "test"))
 
 
 def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | None = None,
              device: str = "cpp", mnist: Mnist | None = None, show_progress: bool = True,
              version: int | None = None) -> SavedNetwork:
-    """Recalibrate and retest a saved network (weights unchanged); saves a new version."""
+    """Recalibrate and retest a saved network (weights unchanged; scored on the split it was
+    scored on before); saves a new version."""
     saved = store.load(key, version)
     rec = saved.record
     calibrate = int(rec.get("calibration_images", DEFAULT_SIZES["calibration"])) if calibrate is None else calibrate
     test = int(rec.get("test_images", DEFAULT_SIZES["test"])) if test is None else test
     return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved,
                        0, calibrate, test, {"event": "evaluate", "calibrate": calibrate, "test": test},
-                       device, mnist, show_progress)
+                       device, mnist, show_progress, score_on=rec.get("scored_on", "test"))
 
 
 def predict(saved: SavedNetwork, images: np.ndarray, seed: int = 0) -> dict:

@@ -12,6 +12,10 @@ test          the 10,000 MNIST test images           10,000
 
 Each phase takes the first N images of a seeded permutation of its split. Defaults are
 the paper's: 5,000 training, 10,000 calibration and 10,000 test images.
+
+To choose hyper-parameters without looking at the test set, the scores can instead be
+measured on *validation* images: the calibration split's permutation continued after the
+calibration images (positions ``calibrate .. calibrate + N``), which the readouts never see.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ DEFAULT_SIZES = {"train": 5_000, "calibration": 10_000, "test": 10_000}
 #: no or one or two images (about 10 per digit at 100), and the votes of those classes are
 #: empty or noise. A test needs at least one image.
 MIN_SIZES = {"train": 0, "calibration": 100, "test": 1}
+#: Where the readouts are scored: the test split (the paper's protocol), or held-out
+#: calibration images (``validation``, for choosing hyper-parameters).
+SCORE_SPLITS = ("test", "validation")
 #: Seeds are 0 .. 2**32 - 1 (the width of the compiled binary's random seed).
 MAX_SEED = 2**32 - 1
 
@@ -72,8 +79,30 @@ def check_seed(seed: int) -> None:
         raise ProtocolError(f"seed {seed} is out of range: seeds are 0 .. {MAX_SEED}")
 
 
-def check_sizes(train: int, calibrate: int, test: int, seed: int, train_offset: int = 0) -> None:
-    """Refuse impossible phase sizes or seeds before any work, naming the limit."""
+def scored_images(score_on: str, n: int, calibrate: int) -> tuple[str, int]:
+    """(split, offset) of the ``n`` images the readouts are scored on.
+
+    ``test``: the first ``n`` of the test permutation. ``validation``: the calibration
+    permutation after its first ``calibrate`` images (those fit the readouts).
+    """
+    if score_on not in SCORE_SPLITS:
+        raise ProtocolError(f"unknown scoring split {score_on!r}; one of: {', '.join(SCORE_SPLITS)}")
+    if score_on == "test":
+        return "test", 0
+    size = SPLITS["calibration"][2] - SPLITS["calibration"][1]
+    if calibrate + n > size:
+        raise ProtocolError(f"validation scores use calibration images after the {calibrate} that fit the "
+                            f"readouts: calibration + validation images must be at most {size} "
+                            f"(got {calibrate} + {n})")
+    return "calibration", calibrate
+
+
+def check_sizes(train: int, calibrate: int, test: int, seed: int, train_offset: int = 0,
+                score_on: str = "test") -> None:
+    """Refuse impossible phase sizes or seeds before any work, naming the limit.
+
+    ``test`` is the number of scored images, on the split ``score_on`` names.
+    """
     check_seed(seed)
     for split, n in (("train", train), ("calibration", calibrate), ("test", test)):
         if n < MIN_SIZES[split]:
@@ -82,7 +111,8 @@ def check_sizes(train: int, calibrate: int, test: int, seed: int, train_offset: 
                                                          if split == "calibration" else ""))
     split_indices("train", train, seed, train_offset)
     split_indices("calibration", calibrate, seed)
-    split_indices("test", test, seed)
+    split, offset = scored_images(score_on, test, calibrate)
+    split_indices(split, test, seed, offset)
 
 
 def check_neurons(neurons, n_output: int) -> None:

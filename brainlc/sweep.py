@@ -31,14 +31,16 @@ ORIGINAL_TYPES = {"LC": "LC_SNN", "C": "C_SNN", "FC": "FC_SNN"}
 
 
 def grid_tasks(preset: str, axes: dict[str, list], seeds: list[int], train: int, calibrate: int, test: int,
-               base_overrides: dict | None = None, device: str = "cpp") -> list[Task]:
-    """One task per grid point and seed (the grid's last axis varies fastest)."""
+               base_overrides: dict | None = None, device: str = "cpp", score_on: str = "test") -> list[Task]:
+    """One task per grid point and seed (the grid's last axis varies fastest); scored on
+    ``test`` images of the test set or of held-out calibration images (``score_on``)."""
     base = dict(base_overrides or {})
     tasks = []
     for values in itertools.product(*axes.values()):
         point = {**base, **dict(zip(axes, values))}
         for seed in seeds:
-            tasks.append(Task(preset, seed, train, calibrate, test, tuple(point.items()), device))
+            tasks.append(Task(preset, seed, train, calibrate, test, tuple(point.items()), device,
+                              score_on=score_on))
     return tasks
 
 
@@ -63,7 +65,8 @@ def collect_grid(tasks: list[Task], axes: dict[str, list], seeds: list[int], sto
     ds = xr.Dataset({f"accuracy_{m}": (dims, data[m], {"units": "percent"}) for m in readouts}, coords=coords)
     ds["network_id"] = (dims, ids)
     t = tasks[0]
-    ds.attrs.update(preset=t.preset, train=t.train, calibrate=t.calibrate, test=t.test, created=now())
+    ds.attrs.update(preset=t.preset, train=t.train, calibrate=t.calibrate, test=t.test, scored_on=t.score_on,
+                    created=now())
     return ds
 
 
@@ -121,7 +124,8 @@ def sweep_figure(ds: xr.Dataset, readout: str, original: dict) -> Figure:
                                           if has_original else [])
     finite = np.concatenate(values) if values else np.array([])
     vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 100.0)
-    title = f"{ds.attrs.get('preset', '')}: {readout} accuracy (%), brainlc"
+    scored_on = ds.attrs.get("scored_on", "test")
+    title = f"{ds.attrs.get('preset', '')}: {readout} {scored_on} accuracy (%), brainlc"
     if len(names) == 2:
         x, y = ds[names[1]].values.astype(float), ds[names[0]].values.astype(float)
         image = axes[0].pcolormesh(_edges(x), _edges(y), mean, vmin=vmin, vmax=vmax, cmap="viridis")

@@ -3,7 +3,7 @@
 A :class:`Task` is what ``brainlc reproduce``, ``sweep`` and ``curve`` fan out: it runs
 through the normal pipeline (:mod:`brainlc.experiment`) and saves its network in the
 store. Its :attr:`~Task.key` hashes everything that decides the result (the full
-configuration after overrides, seed, image counts, device, curve spacing), and every
+configuration after overrides, seed, image counts, device, curve spacing, scoring split), and every
 version a task saves carries that key, so a task whose result is already in the store is
 never run again: an interrupted command resumes where it stopped. A network saved by a
 plain ``brainlc run`` counts as the run task with the same key.
@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import NetworkConfig
 from .errors import BrainlcError
+from .protocol import SCORE_SPLITS
 from .store import Store, StoreError
 
 KINDS = ("run", "curve")
@@ -36,6 +37,8 @@ class Task:
         steps of ``every`` images up to ``train``, calibrating and testing after each step
         and before the first).
     overrides : (field, value) pairs applied to the preset's configuration, sorted.
+    score_on : ``"test"`` (the paper's protocol) or ``"validation"``: ``test`` held-out
+        calibration images (:mod:`brainlc.protocol`), to choose hyper-parameters.
     """
 
     preset: str
@@ -47,6 +50,7 @@ class Task:
     device: str = "cpp"
     kind: str = "run"
     every: int = 0
+    score_on: str = "test"
     label: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +58,8 @@ class Task:
             raise TaskError(f"task kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind == "curve" and not (self.every >= 1 and self.train % self.every == 0):
             raise TaskError(f"curve: --up-to {self.train} must be a multiple of --every {self.every} (>= 1)")
+        if self.score_on not in SCORE_SPLITS:
+            raise TaskError(f"task scoring split must be one of {SCORE_SPLITS}, got {self.score_on!r}")
         object.__setattr__(self, "overrides", tuple(sorted(self.overrides)))
 
     @functools.cached_property
@@ -68,7 +74,7 @@ class Task:
     def key(self) -> str:
         """Hash of everything that decides the task's result."""
         return task_key(self.kind, self.config, self.seed, self.train, self.calibrate, self.test,
-                        self.device, self.every)
+                        self.device, self.every, self.score_on)
 
     @property
     def points(self) -> list[int]:
@@ -83,11 +89,13 @@ class Task:
 
 
 def task_key(kind: str, config: NetworkConfig, seed: int, train: int, calibrate: int, test: int,
-             device: str, every: int = 0) -> str:
+             device: str, every: int = 0, score_on: str = "test") -> str:
     payload = {"kind": kind, "config": config.to_dict(), "seed": int(seed), "train": int(train),
                "calibrate": int(calibrate), "test": int(test), "device": device}
     if kind == "curve":
         payload["every"] = int(every)
+    if score_on != "test":  # test-scored keys stay those of the networks saved before this option
+        payload["score_on"] = score_on
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -109,7 +117,7 @@ def _run_key(header: dict, record: dict) -> str | None:
         return None
     config = NetworkConfig.from_dict(header["config"])
     return task_key("run", config, header["seed"], event["train"], event["calibrate"], event["test"],
-                    event.get("device", "cpp"))
+                    event.get("device", "cpp"), score_on=event.get("score_on", "test"))
 
 
 def finished_results(store: Store) -> dict[str, list[Finished]]:
@@ -161,7 +169,7 @@ def execute(task: Task, store_root: str) -> dict:
     extra = {"task": task.key}
     if task.kind == "run":
         saved = run_new(task.preset, task.config, store, task.seed, task.train, task.calibrate, task.test,
-                        task.device, _mnist(), show_progress=False, extra_record=extra)
+                        task.device, _mnist(), show_progress=False, extra_record=extra, score_on=task.score_on)
     else:
         done = finished_results(store).get(task.key, [])
         if done:
@@ -169,7 +177,8 @@ def execute(task: Task, store_root: str) -> dict:
             saved = store.load(last.network_id, last.version)
         else:
             saved = run_new(task.preset, task.config, store, task.seed, 0, task.calibrate, task.test,
-                            task.device, _mnist(), show_progress=False, extra_record=extra)
+                            task.device, _mnist(), show_progress=False, extra_record=extra,
+                            score_on=task.score_on)
         while saved.record["images_trained"] < task.train:
             saved = train_more(store, saved.id, task.every, task.device, _mnist(), show_progress=False,
                                version=saved.version, extra_record=extra)

@@ -41,6 +41,7 @@ def test_tiny_reproduction_on_a_local_cluster(tmp_path, capsys):
     assert "| 4 | `lc-25-k12-trained` | 2 |" in table and "82.3 ± 1.0" in table
     assert "| patch (brainlc's default) | 2 |" in table and "| original (all Y→Y pairs learn) | 2 |" in table
     assert "Training the competition increases accuracy" in table
+    assert "| `lc-25-k12` | 2 |" in table.split("chosen on the test set, as the original did")[1]
     # run again: nothing to do, nothing recomputed, the same table
     assert main(["reproduce", "--rows", "lc-25-k12", "lc-25-k12-trained", "--seeds", "2", *TINY,
                  "-o", str(out)]) == 0
@@ -52,6 +53,15 @@ def test_tiny_reproduction_on_a_local_cluster(tmp_path, capsys):
     assert "6 of 9 tasks finished" in capsys.readouterr().out
     assert len(store.ids()) == 6 and xr.open_dataset(out / "runs.nc").sizes["run"] == 6
     assert "| 5 | `lc-25-k12` | 2 |" in (out / "table.md").read_text()
+
+
+def test_the_vote_chosen_on_the_test_set_is_the_best_method_of_each_run():
+    from brainlc.reproduce import vote_chosen_on_test
+
+    ds = xr.Dataset({"accuracy_patch_voting": ("run", [70.0, 80.0, np.nan]),
+                     "accuracy_all_voting": ("run", [72.0, 79.0, np.nan]),
+                     "accuracy_spikes_first": ("run", [np.nan, 81.5, np.nan])})
+    np.testing.assert_array_equal(vote_chosen_on_test(ds), [72.0, 81.5, np.nan])
 
 
 def test_an_interrupted_reproduction_finishes_only_the_missing_tasks(tmp_path):
@@ -141,7 +151,38 @@ def test_a_curve_scores_one_network_as_it_trains_and_resumes(tmp_path, capsys):
     assert "1 of 1 tasks already finished" in capsys.readouterr().out
 
 
+def test_a_sweep_scored_on_validation_images_never_touches_the_test_set(tmp_path, capsys):
+    from brainlc.experiment import Runner, fit_readouts
+    from brainlc.protocol import split_indices
+
+    out = tmp_path / "sweep"
+    common = ["sweep", "lc-25-k12", "--param", "c_w=-100", "--seeds", "1", *TINY, "--workers", "1", "-o", str(out)]
+    assert main([*common, "--score-on", "validation"]) == 0
+    assert "best vote (validation)" in capsys.readouterr().out
+    ds = xr.open_dataset(out / "sweep.nc")
+    assert ds.attrs["scored_on"] == "validation"
+    store = Store(out / "networks")
+    (network_id,) = store.ids()
+    saved = store.load(network_id)
+    assert saved.record["scored_on"] == "validation"
+    # the scores are those of calibration images 100..119 of the permutation, after the 100 that fit
+    runner = Runner(saved.config, show_progress=False)
+    cal, cal_labels, _ = runner.activity(saved.state, "calibration", 100, 0)
+    val, val_labels, _ = runner.activity(saved.state, "calibration", 20, 0, offset=100)
+    again = fit_readouts(saved.config, 0, cal, cal_labels, val, val_labels)
+    assert again.accuracy == saved.record["accuracy"]
+    assert not set(split_indices("calibration", 100, 0)) & set(split_indices("calibration", 20, 0, 100))
+    # the same point scored on the test set is another task: it runs, and is scored on test images
+    assert main(common) == 0
+    assert len(store.ids()) == 2
+    tested = [store.load(i) for i in store.ids() if i != network_id]
+    assert len(tested) == 1 and tested[0].record["scored_on"] == "test"
+    assert xr.open_dataset(out / "sweep.nc").attrs["scored_on"] == "test"
+
+
 @pytest.mark.parametrize("args, message", [
+    (["sweep", "lc-25-k12", "--param", "c_w=-100", "--score-on", "validation", "--calibrate", "9990", "--test", "20"],
+     "calibration + validation images must be at most 10000"),
     (["reproduce", "--rows", "lc-7-k3"], "not in the paper's table"),
     (["sweep", "lc-25-k12", "--param", "nope=1:2:3"], "unknown hyper-parameter 'nope'"),
     (["sweep", "lc-25-k12", "--param", "mean_weight=-1,0.4"], "mean_weight must be positive"),
