@@ -77,16 +77,9 @@ def _as_float(text: str) -> float:
         return math.nan
 
 
-def original_runs(csv_path: Path, config: NetworkConfig, names: list[str], train: int | None = None) -> dict:
-    """The original's saved runs of the same architecture, as arrays per swept parameter.
-
-    Same network type, channels, kernel, stride and trainability. The original's vote is
-    the best of its voting methods (it chose the method on the test set); its linear
-    readout is the ``lc`` column. Runs trained on ``train`` images are preferred when
-    there are any. Returns {} when the runs cannot be placed on these axes.
-    """
-    if not csv_path.is_file() or any(n not in ORIGINAL_COLUMNS for n in names):
-        return {}
+def original_rows(csv_path: Path, config: NetworkConfig) -> list[dict]:
+    """The original's saved runs (rows of ``original-saved-runs.csv``) of the same network
+    type, channels, kernel, stride and trainability of the competition as ``config``."""
     rows = []
     with open(csv_path, newline="") as handle:
         for row in csv.DictReader(handle):
@@ -100,6 +93,20 @@ def original_runs(csv_path: Path, config: NetworkConfig, names: list[str], train
             if (row["c_l"] in ("True", "1")) != config.competition_trainable:
                 continue
             rows.append(row)
+    return rows
+
+
+def original_runs(csv_path: Path, config: NetworkConfig, names: list[str], train: int | None = None) -> dict:
+    """The original's saved runs of the same architecture, as arrays per swept parameter.
+
+    Same network type, channels, kernel, stride and trainability. The original's vote is
+    the best of its voting methods (it chose the method on the test set); its linear
+    readout is the ``lc`` column. Runs trained on ``train`` images are preferred when
+    there are any. Returns {} when the runs cannot be placed on these axes.
+    """
+    if not csv_path.is_file() or any(n not in ORIGINAL_COLUMNS for n in names):
+        return {}
+    rows = original_rows(csv_path, config)
     if train is not None and any(_as_float(r["n_iter"]) == train for r in rows):
         rows = [r for r in rows if _as_float(r["n_iter"]) == train]
     if not rows:
