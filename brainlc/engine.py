@@ -113,8 +113,10 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
                 result = future.result()
                 acc = result["accuracy"]
                 report.done.append(task)
+                by = "finished by another command sharing the store" if result.get("by_another") else \
+                    f"{result['seconds']:.0f} s"
                 echo(f"{progress} {task.describe()}: vote {100 * acc['vote']:.1f} %, linear "
-                     f"{100 * acc['linear']:.1f} % ({result['seconds']:.0f} s, {result['id']})")
+                     f"{100 * acc['linear']:.1f} % ({by}, {result['id']})")
             future.release()
     finally:
         report.seconds = time.perf_counter() - start

@@ -8,6 +8,7 @@ Layout of a store folder (default ``./networks``, or ``$BRAINLC_HOME``)::
     <id>/v0001/record.json   images trained, scores, timings, history, parent version
     <id>/v0002/...           a later version (more training, a new evaluation)
     .locks/<id>.lock         taken (flock) while a version number is allocated
+    .locks/task-<key>.lock   taken (flock) while a task of reproduce/sweep/curve runs
     .staging/<host>.<pid>.*  versions being written; removed once renamed into place
 
 How nothing is lost or overwritten, also with many processes writing at once:
@@ -282,6 +283,14 @@ class Store:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def task_lock(self, key: str):
+        """Held while one task (:mod:`brainlc.tasks`) runs, so that two commands sharing
+        this store never run the same task at once: the second waits, then finds it done.
+        An flock: released when its process ends, also after kill -9."""
+        with self._lock(f"task-{key}"):
+            yield
 
     # ---------------------------------------------------------------- listing
     @staticmethod

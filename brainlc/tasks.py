@@ -157,21 +157,35 @@ def _mnist():
 def execute(task: Task, store_root: str) -> dict:
     """Run one task in this process (a Dask worker) and save its versions in the store.
 
-    A curve resumes from the last point already saved. Returns a summary of the last
-    version saved: id, version, accuracies, seconds.
+    The task's lock in the store is held meanwhile: when another command sharing the store
+    runs the same task, this one waits for it and then uses its result (``"by_another":
+    True``) instead of computing it twice. A curve resumes from the last point already
+    saved. Returns a summary of the last version saved: id, version, accuracies, seconds.
     """
     import time
 
-    from .experiment import run_new, train_more
-
     store = Store(store_root)
     start = time.perf_counter()
+    with store.task_lock(task.key):
+        done = finished_results(store).get(task.key, [])
+        if is_finished(task, {task.key: done}):
+            last = max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
+            return {"id": last.network_id, "version": last.version, "accuracy": last.record["accuracy"],
+                    "seconds": time.perf_counter() - start, "by_another": True}
+        saved = _compute(task, store, done)
+    return {"id": saved.id, "version": saved.version, "accuracy": saved.record["accuracy"],
+            "seconds": time.perf_counter() - start}
+
+
+def _compute(task: Task, store: Store, done: list[Finished]):
+    """Run a task (a curve from its last saved point in ``done``); returns the last version saved."""
+    from .experiment import run_new, train_more
+
     extra = {"task": task.key}
     if task.kind == "run":
         saved = run_new(task.preset, task.config, store, task.seed, task.train, task.calibrate, task.test,
                         task.device, _mnist(), show_progress=False, extra_record=extra, score_on=task.score_on)
     else:
-        done = finished_results(store).get(task.key, [])
         if done:
             last = max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
             saved = store.load(last.network_id, last.version)
@@ -182,8 +196,7 @@ def execute(task: Task, store_root: str) -> dict:
         while saved.record["images_trained"] < task.train:
             saved = train_more(store, saved.id, task.every, task.device, _mnist(), show_progress=False,
                                version=saved.version, extra_record=extra)
-    return {"id": saved.id, "version": saved.version, "accuracy": saved.record["accuracy"],
-            "seconds": time.perf_counter() - start}
+    return saved
 
 
 def cost(task: Task) -> float:

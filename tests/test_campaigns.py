@@ -99,6 +99,26 @@ def _fail_for_seed_one(task, store_root):
     return execute(task, store_root)
 
 
+def test_two_commands_sharing_a_store_never_run_one_task_twice(tmp_path):
+    import threading
+
+    from brainlc.tasks import _compute
+
+    store = Store(tmp_path / "networks")
+    task = Task("lc-25-k12", 0, 20, 100, 20)
+    results = {}
+    with store.task_lock(task.key):  # this "command" runs the task; another one asks for it meanwhile
+        other = threading.Thread(target=lambda: results.update(execute(task, str(store.root))))
+        other.start()
+        saved = _compute(task, store, [])
+        time.sleep(0.5)
+        assert other.is_alive()  # the other command waits for the lock: it computes nothing
+    other.join(timeout=60)
+    assert results["by_another"] is True and results["id"] == saved.id
+    assert results["accuracy"] == saved.record["accuracy"]
+    assert store.ids() == [saved.id]
+
+
 def test_a_failed_task_is_reported_and_the_others_go_on(tmp_path):
     import cloudpickle
 
