@@ -40,6 +40,7 @@ def test_tiny_reproduction_on_a_local_cluster(tmp_path, capsys):
     assert "| 5 | `lc-25-k12` | 2 |" in table and "80.1 ± 1.0" in table  # the paper's numbers beside
     assert "| 4 | `lc-25-k12-trained` | 2 |" in table and "82.3 ± 1.0" in table
     assert "| patch (brainlc's default) | 2 |" in table and "| original (all Y→Y pairs learn) | 2 |" in table
+    assert "| competition mode | seeds | Δ vote | against the paper |" in table
     assert "Training the competition increases accuracy" in table
     assert "| `lc-25-k12` | 2 |" in table.split("chosen on the test set, as the original did")[1]
     # run again: nothing to do, nothing recomputed, the same table
@@ -62,6 +63,17 @@ def test_the_vote_chosen_on_the_test_set_is_the_best_method_of_each_run():
                      "accuracy_all_voting": ("run", [72.0, 79.0, np.nan]),
                      "accuracy_spikes_first": ("run", [np.nan, 81.5, np.nan])})
     np.testing.assert_array_equal(vote_chosen_on_test(ds), [72.0, 81.5, np.nan])
+
+
+def test_the_trained_competition_gain_is_weighed_against_the_papers():
+    from brainlc.reproduce import _against, paper_gain
+
+    gain, se = paper_gain("vote")
+    assert round(gain, 1) == 2.2 and 0.5 < se < 0.7  # 82.3 ± 1.0 against 80.1 ± 1.0, five runs each
+    assert _against(-0.5, 0.5, gain, se).startswith("smaller (-2.7 ± 0.")
+    assert _against(2.0, 0.5, gain, se).startswith("consistent")
+    assert _against(5.0, 0.3, gain, se).startswith("larger")
+    assert _against(1.0, float("nan"), gain, se).startswith("not decided")
 
 
 def test_an_interrupted_reproduction_finishes_only_the_missing_tasks(tmp_path):
