@@ -194,8 +194,6 @@ def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0
     the test set (for choosing hyper-parameters).
     """
     event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
-    if score_on != "test":
-        event["score_on"] = score_on
     return _experiment(store, store.new_id(preset_name), preset_name, config, seed, None,
                        train, calibrate, test, event, device, mnist, show_progress, extra_record, score_on)
 

@@ -117,7 +117,7 @@ def _run_key(header: dict, record: dict) -> str | None:
         return None
     config = NetworkConfig.from_dict(header["config"])
     return task_key("run", config, header["seed"], event["train"], event["calibrate"], event["test"],
-                    event.get("device", "cpp"), score_on=event.get("score_on", "test"))
+                    event.get("device", "cpp"), score_on=record.get("scored_on", "test"))
 
 
 def finished_results(store: Store) -> dict[str, list[Finished]]:
@@ -169,12 +169,17 @@ def execute(task: Task, store_root: str) -> dict:
     with store.task_lock(task.key):
         done = finished_results(store).get(task.key, [])
         if is_finished(task, {task.key: done}):
-            last = max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
+            last = _latest(done)
             return {"id": last.network_id, "version": last.version, "accuracy": last.record["accuracy"],
                     "seconds": time.perf_counter() - start, "by_another": True}
         saved = _compute(task, store, done)
     return {"id": saved.id, "version": saved.version, "accuracy": saved.record["accuracy"],
             "seconds": time.perf_counter() - start}
+
+
+def _latest(done: list[Finished]) -> Finished:
+    """The saved point of a task with the most training images (the newest version on ties)."""
+    return max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
 
 
 def _compute(task: Task, store: Store, done: list[Finished]):
@@ -187,7 +192,7 @@ def _compute(task: Task, store: Store, done: list[Finished]):
                         task.device, _mnist(), show_progress=False, extra_record=extra, score_on=task.score_on)
     else:
         if done:
-            last = max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
+            last = _latest(done)
             saved = store.load(last.network_id, last.version)
         else:
             saved = run_new(task.preset, task.config, store, task.seed, 0, task.calibrate, task.test,
