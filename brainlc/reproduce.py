@@ -111,15 +111,20 @@ def _pm(mean: float, spread: float, digits: int = 1, sign: bool = False) -> str:
 
 
 def _verdict(differences: list[tuple[float, float]]) -> str:
-    """reproduced: every difference above 0 by 2 standard errors; refuted: one below 0 by 2."""
+    """reproduced: every difference above 0 by 2 standard errors; refuted: one below 0 by 2;
+    partly reproduced: some above 0 by 2 standard errors, the others within 2 of no difference."""
     if not differences or any(math.isnan(d) for d, _ in differences):
         return "not measured"
     if any(math.isnan(se) for _, se in differences):
         return "not decided (one seed: no uncertainty)"
-    if all(d > 2 * se for d, se in differences):
+    above = sum(d > 2 * se for d, se in differences)
+    if above == len(differences):
         return "reproduced"
     if any(d < -2 * se for d, se in differences):
         return "refuted"
+    if above:
+        return (f"reproduced for {above} of {len(differences)} pairs "
+                "(the others within 2 standard errors of no difference)")
     return "not shown (within 2 standard errors of no difference)"
 
 

@@ -76,6 +76,16 @@ def test_the_trained_competition_gain_is_weighed_against_the_papers():
     assert _against(1.0, float("nan"), gain, se).startswith("not decided")
 
 
+def test_a_claim_is_reproduced_refuted_or_reproduced_for_some_pairs():
+    from brainlc.reproduce import _verdict
+
+    assert _verdict([(1.1, 0.2), (3.9, 0.3)]) == "reproduced"
+    assert _verdict([(0.5, 0.5), (1.1, 0.2), (3.9, 0.3)]).startswith("reproduced for 2 of 3 pairs")
+    assert _verdict([(-1.5, 0.5), (1.1, 0.2)]) == "refuted"
+    assert _verdict([(0.5, 0.5)]).startswith("not shown")
+    assert _verdict([(0.5, float("nan"))]).startswith("not decided")
+
+
 def test_an_interrupted_reproduction_finishes_only_the_missing_tasks(tmp_path):
     out = tmp_path / "table"
     command = [sys.executable, "-m", "brainlc", "reproduce", "--rows", "lc-25-k12", "c-25-k12", "--seeds", "3",
