@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .config import NetworkConfig
@@ -120,24 +121,55 @@ def _run_key(header: dict, record: dict) -> str | None:
                     event.get("device", "cpp"), score_on=record.get("scored_on", "test"))
 
 
+# Per store folder, per network id: (its versions, the finished points read from them). A
+# committed version folder never changes, so a network whose version list is unchanged need
+# not be read again; a Dask worker thus reads only the networks saved since its last task.
+# (The folder's inode is part of the check: a network deleted and imported again is re-read.)
+_SCANNED: dict[str, dict[str, tuple[tuple[int, ...], list[tuple[str, Finished]]]]] = {}
+
+
+def _network_results(store: Store, network_id: str) -> list[tuple[str, Finished]]:
+    header = store.header(network_id)
+    records = store.records(network_id)
+    out = []
+    for version, record in records:
+        key = record.get("task")
+        if key is None and version == records[0][0]:
+            try:
+                key = _run_key(header, record)
+            except (KeyError, TypeError, ValueError, BrainlcError):
+                key = None
+        if key is not None:
+            out.append((key, Finished(network_id, version, record, header)))
+    return out
+
+
 def finished_results(store: Store) -> dict[str, list[Finished]]:
-    """Saved versions by task key (unreadable entries are skipped: they hold no result)."""
+    """Saved versions by task key (unreadable entries are skipped: they hold no result).
+
+    Networks read by an earlier call in this process are not read again unless their
+    versions changed, so the cost of a call grows with what is new in the store.
+    """
+    scanned = _SCANNED.setdefault(str(Path(store.root).absolute()), {})
+    ids = store.ids()
+    for gone in set(scanned) - set(ids):
+        del scanned[gone]
     out: dict[str, list[Finished]] = {}
-    for network_id in store.ids():
+    for network_id in ids:
         try:
-            header = store.header(network_id)
-            records = store.records(network_id)
-        except StoreError:
+            versions = ((store.root / network_id).stat().st_ino, *store.versions(network_id))
+        except OSError:  # deleted meanwhile
             continue
-        for version, record in records:
-            key = record.get("task")
-            if key is None and version == records[0][0]:
-                try:
-                    key = _run_key(header, record)
-                except (KeyError, TypeError, ValueError, BrainlcError):
-                    key = None
-            if key is not None:
-                out.setdefault(key, []).append(Finished(network_id, version, record, header))
+        cached = scanned.get(network_id)
+        if cached is None or cached[0] != versions:
+            try:
+                cached = (versions, _network_results(store, network_id))
+            except StoreError:
+                scanned.pop(network_id, None)
+                continue
+            scanned[network_id] = cached
+        for key, finished in cached[1]:
+            out.setdefault(key, []).append(finished)
     return out
 
 

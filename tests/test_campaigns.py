@@ -176,7 +176,7 @@ def test_a_sweep_compiles_once_and_writes_its_grid_and_heatmaps(tmp_path, capsys
     assert "best vote" in capsys.readouterr().out
 
 
-def test_a_curve_scores_one_network_as_it_trains_and_resumes(tmp_path, capsys):
+def test_a_curve_scores_one_network_as_it_trains_and_resumes(tmp_path, capsys, monkeypatch):
     out = tmp_path / "curve"
     args = ["curve", "lc-25-k12", "--every", "10", "--up-to", "20", "--seeds", "1", "--calibrate", "100",
             "--test", "20", "--workers", "1", "-o", str(out)]
@@ -191,6 +191,24 @@ def test_a_curve_scores_one_network_as_it_trains_and_resumes(tmp_path, capsys):
     capsys.readouterr()
     assert main(args) == 0
     assert "1 of 1 tasks already finished" in capsys.readouterr().out
+
+    # Looking up finished tasks reads again only the networks whose versions changed.
+    import json
+    import shutil
+
+    from brainlc import tasks
+
+    read = []
+    real = tasks._network_results
+    monkeypatch.setattr(tasks, "_network_results", lambda st, nid: read.append(nid) or real(st, nid))
+    finished_results(store)
+    assert read == []  # the re-run above read it; nothing changed since
+    folder = store.root / network_id
+    shutil.copytree(folder / "v0003", folder / "v0004")
+    record = json.loads((folder / "v0004" / "record.json").read_text())
+    (folder / "v0004" / "record.json").write_text(json.dumps({**record, "version": 4, "images_trained": 30}))
+    points = {f.record["images_trained"] for f in next(iter(finished_results(store).values()))}
+    assert read == [network_id] and points == {0, 10, 20, 30}
 
 
 def test_a_sweep_scored_on_validation_images_never_touches_the_test_set(tmp_path, capsys):
