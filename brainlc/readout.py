@@ -114,6 +114,16 @@ class SpikeVoting:
         return prediction
 
 
+def _one_blas_thread():
+    """BLAS limited to one thread: sums in a fixed order, so a fit gives the same bits in a
+    Dask worker (one thread) and in a plain ``brainlc run`` (as many threads as cores).
+    Several threads change the last bits of the products, and the solver's iterations can
+    grow them into a different readout."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 @dataclass
 class LinearReadout:
     """A fitted linear readout (method 2) as plain arrays; predicts with numpy alone.
@@ -139,8 +149,9 @@ class LinearReadout:
         labels = np.asarray(labels)
         if len(np.unique(labels)) < 2:
             raise ValueError("the linear readout needs calibration images of at least two classes")
-        scaler = StandardScaler().fit(counts)
-        logistic = LogisticRegression(max_iter=1000, random_state=seed).fit(scaler.transform(counts), labels)
+        with _one_blas_thread():
+            scaler = StandardScaler().fit(counts)
+            logistic = LogisticRegression(max_iter=1000, random_state=seed).fit(scaler.transform(counts), labels)
         return cls(scaler.mean_.copy(), scaler.scale_.copy(), logistic.coef_.copy(),
                    logistic.intercept_.copy(), logistic.classes_.copy())
 
@@ -148,7 +159,8 @@ class LinearReadout:
         x = np.asarray(counts, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.mean.size:
             raise ValueError(f"spike counts have shape {x.shape}; expected (images, {self.mean.size})")
-        scores = ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
+        with _one_blas_thread():
+            scores = ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, counts: np.ndarray) -> np.ndarray:

@@ -83,6 +83,23 @@ def _fitted_readouts(seed):
     return counts, SpikeVoting(2, 4).fit(counts, labels), linear_readout(counts, labels, seed=0)
 
 
+def test_the_linear_readout_is_the_same_bits_whatever_the_blas_thread_count():
+    # A Dask worker has one BLAS thread, a plain `brainlc run` one per core; the readout must not care.
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 6000)
+    counts = rng.poisson(rng.gamma(1.0, 1.0, (10, 225))[labels]).astype(float)
+    fits = []
+    for threads in (1, 2, 4):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            readout = linear_readout(counts, labels, seed=0)
+            fits.append((readout.coef, readout.intercept, readout.decision_function(counts)))
+    for other in fits[1:]:
+        for a, b in zip(fits[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_the_linear_readout_round_trips_through_plain_arrays_and_refuses_newer_formats():
     from brainlc.readout import readout_from_dataset, readout_to_dataset
 
