@@ -239,14 +239,15 @@ def _compute(task: Task, store: Store, done: list[Finished]):
 def cost(task: Task) -> float:
     """Rough relative cost of a task (for ordering and for the time left), in ms of one core.
 
-    Per image, 2 ms + 55 ns per X→Y synapse + 0.4 ns per Y→Y synapse, × 1.45 for a
-    convolutional network: a fit to the twelve rows of the table run on two workers
-    (within 25 % of every row's training and evaluation times; `lc-1000-k12` costs 8 ×
+    Per image, 2.3 ms + 27 ns per X→Y synapse + 1.5 ns per Y→Y synapse + 2.5 µs per Y
+    neuron, × 1.4 for a convolutional network: a fit to the run times of the table's rows on
+    two workers (within 10 % for LC and FC, 25 % for C; `lc-1000-k12` costs 9 ×
     `lc-100-k12`, not the 40 × its synapse count would say).
     """
     counts = task.config.synapse_counts()
-    per_image = 2.0 + 5.5e-5 * counts["xy_synapses"] + 4e-7 * counts["yy_synapses"]
+    per_image = (2.3 + 2.7e-5 * counts["xy_synapses"] + 1.5e-6 * counts["yy_synapses"]
+                 + 2.5e-3 * task.config.n_output)
     if task.config.architecture == "C":
-        per_image *= 1.45
+        per_image *= 1.4
     images = task.train * 1.1 + (task.calibrate + task.test) * len(task.points)
     return images * per_image

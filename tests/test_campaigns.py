@@ -78,14 +78,14 @@ def test_the_trained_competition_gain_is_weighed_against_the_papers():
 
 @pytest.mark.parametrize("preset, measured", [("lc-1000-k12", 8.9), ("c-169-k12", 2.49), ("c-81-k12", 1.40),
                                              ("lc-100-k8", 1.12), ("c-25-k12", 0.64), ("lc-25-k12", 0.49),
-                                             ("fc-100", 0.40)])
+                                             ("fc-100", 0.40), ("c-25-k8", 0.57)])
 def test_the_cost_of_a_task_follows_the_measured_run_times(preset, measured):
     # Run times of the table's rows on 2 workers, relative to lc-100-k12 (207 s); the time
     # left that a reproduction prints rests on these ratios.
     from brainlc.tasks import cost
 
     ratio = cost(Task(preset, 0, 5000, 10000, 10000)) / cost(Task("lc-100-k12", 0, 5000, 10000, 10000))
-    assert measured / 1.3 < ratio < measured * 1.3
+    assert measured / 1.25 < ratio < measured * 1.25
 
 
 def test_a_claim_is_reproduced_refuted_or_reproduced_for_some_pairs():
