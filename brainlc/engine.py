@@ -52,6 +52,22 @@ def _format_left(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def time_left(cost_left: float, measured: list[tuple[float, float]], workers: int, elapsed: float,
+              cost_done: float) -> float:
+    """Seconds until the tasks of ``cost_left`` are done, on ``workers`` workers.
+
+    ``measured``: (cost, seconds of its own run) of the tasks this command ran, which give
+    one worker's speed; without them, the fan-out's speed so far (``cost_done`` in
+    ``elapsed`` seconds). Tasks still running count as not started, so early figures lean
+    long, never 3 × long as ``elapsed × cost_left / cost_done`` is when one of two long tasks
+    on two workers has just finished.
+    """
+    cost, seconds = sum(c for c, _ in measured), sum(s for _, s in measured)
+    if cost > 0 and seconds > 0:
+        return cost_left * seconds / cost / max(1, workers)
+    return elapsed * cost_left / cost_done if cost_done else 0.0
+
+
 def _client(scheduler: str | None, workers: int | None):
     """A Dask client: of the named cluster, or of a new LocalCluster (with the cluster)."""
     from dask.distributed import Client, LocalCluster
@@ -97,12 +113,14 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
         root = str(store.root.absolute())
         futures = {client.submit(function, t, root, key=f"brainlc-{t.key}", pure=False, retries=0,
                                  priority=-rank): t for rank, t in enumerate(pending)}
-        cost_done = 0.0
+        cost_done, measured = 0.0, []
         for n, future in enumerate(as_completed(futures), start=1):
             task = futures[future]
             cost_done += costs[task]
+            if future.status != "error" and not future.result().get("by_another"):
+                measured.append((costs[task], future.result()["seconds"]))
             elapsed = time.perf_counter() - start
-            left = elapsed * (sum(costs.values()) - cost_done) / cost_done if cost_done else 0.0
+            left = time_left(sum(costs.values()) - cost_done, measured, report.workers, elapsed, cost_done)
             progress = f"[{n}/{len(pending)}, about {_format_left(left)} left]" if n < len(pending) else \
                 f"[{n}/{len(pending)}]"
             if future.status == "error":

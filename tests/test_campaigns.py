@@ -88,6 +88,17 @@ def test_the_cost_of_a_task_follows_the_measured_run_times(preset, measured):
     assert measured / 1.25 < ratio < measured * 1.25
 
 
+def test_the_time_left_counts_the_workers_and_each_tasks_own_time():
+    from brainlc.engine import time_left
+
+    # Four equal tasks of 3400 s on two workers; the first has just finished (the second
+    # nearly): two tasks' worth of time is left at most, not three times the elapsed time.
+    assert time_left(3.0, [(1.0, 3400.0)], 2, 3400.0, 1.0) == 1.5 * 3400
+    assert time_left(2.0, [(1.0, 3400.0), (1.0, 3410.0)], 2, 3410.0, 2.0) == 3405.0
+    assert time_left(2.0, [], 2, 100.0, 1.0) == 200.0  # only failed or borrowed results so far
+    assert time_left(0.0, [(1.0, 10.0)], 2, 10.0, 1.0) == 0.0
+
+
 def test_a_claim_is_reproduced_refuted_or_reproduced_for_some_pairs():
     from brainlc.reproduce import _verdict
 
