@@ -117,18 +117,18 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
         for n, future in enumerate(as_completed(futures), start=1):
             task = futures[future]
             cost_done += costs[task]
-            if future.status != "error" and not future.result().get("by_another"):
-                measured.append((costs[task], future.result()["seconds"]))
+            result = None if future.status == "error" else future.result()
+            if result is not None and not result.get("by_another"):
+                measured.append((costs[task], result["seconds"]))
             elapsed = time.perf_counter() - start
             left = time_left(sum(costs.values()) - cost_done, measured, report.workers, elapsed, cost_done)
             progress = f"[{n}/{len(pending)}, about {_format_left(left)} left]" if n < len(pending) else \
                 f"[{n}/{len(pending)}]"
-            if future.status == "error":
+            if result is None:
                 error = future.exception()
                 report.failed.append((task, f"{type(error).__name__}: {error}"))
                 echo(f"{progress} {task.describe()}: FAILED: {type(error).__name__}: {error}")
             else:
-                result = future.result()
                 acc = result["accuracy"]
                 report.done.append(task)
                 by = "finished by another command sharing the store" if result.get("by_another") else \
