@@ -121,10 +121,10 @@ def _run_key(header: dict, record: dict) -> str | None:
                     event.get("device", "cpp"), score_on=record.get("scored_on", "test"))
 
 
-# Per store folder, per network id: (its versions, the finished points read from them). A
-# committed version folder never changes, so a network whose version list is unchanged need
-# not be read again; a Dask worker thus reads only the networks saved since its last task.
-# (The folder's inode is part of the check: a network deleted and imported again is re-read.)
+# Per store folder, per network id: (its folder's inode and versions, the finished points read
+# from them). A committed version folder never changes, so a network whose signature is
+# unchanged need not be read again; a Dask worker thus reads only the networks saved since
+# its last task. (The inode makes a network deleted and imported again read afresh.)
 _SCANNED: dict[str, dict[str, tuple[tuple[int, ...], list[tuple[str, Finished]]]]] = {}
 
 
@@ -157,13 +157,13 @@ def finished_results(store: Store) -> dict[str, list[Finished]]:
     out: dict[str, list[Finished]] = {}
     for network_id in ids:
         try:
-            versions = ((store.root / network_id).stat().st_ino, *store.versions(network_id))
+            signature = ((store.root / network_id).stat().st_ino, *store.versions(network_id))
         except OSError:  # deleted meanwhile
             continue
         cached = scanned.get(network_id)
-        if cached is None or cached[0] != versions:
+        if cached is None or cached[0] != signature:
             try:
-                cached = (versions, _network_results(store, network_id))
+                cached = (signature, _network_results(store, network_id))
             except StoreError:
                 scanned.pop(network_id, None)
                 continue
