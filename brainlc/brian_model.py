@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import equations as eq
+from . import image_random
 from .config import NetworkConfig
 from .devices import DEVICES
 from .topology import Connectivity
@@ -52,6 +53,11 @@ class BuildSpec:
         records without compiling again (C++ device).
     record_input : also record the input (X) spikes.
     device : ``"cpp"`` (Brian2's C++ standalone) or ``"cuda"`` (brian2cuda).
+    learning : the full model (learning possible); False: the evaluation model of
+        :mod:`brainlc.evaluation_model` (learning off, no learning code at all).
+    replicas : copies of the network side by side, each with its own image (evaluation
+        model only); ``images_per_run`` is then the images per replica.
+    profile : time every code object (Brian2's profiling, ``profiling_info.txt``).
     """
 
     config: NetworkConfig
@@ -61,6 +67,9 @@ class BuildSpec:
     record_input: bool = False
     device: str = "cpp"
     record_runtime: bool = False
+    learning: bool = True
+    replicas: int = 1
+    profile: bool = False
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -69,6 +78,12 @@ class BuildSpec:
             raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
         if self.images_per_run < 1:
             raise ValueError("images_per_run must be at least 1")
+        if self.replicas < 1:
+            raise ValueError(f"replicas must be at least 1, got {self.replicas}")
+        if self.learning and self.replicas != 1:
+            raise ValueError("replicas exist only in the evaluation model (learning=False)")
+        if not self.learning and (self.record or self.record_input):
+            raise ValueError("the evaluation model records spike counts only: record with learning=True")
         bad = [r for r in self.record if not 0 <= r < self.config.n_output]
         if bad:
             raise ValueError(f"recorded neurons {bad} are outside 0..{self.config.n_output - 1}")
@@ -165,6 +180,10 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
     of synaptic weights into their target neurons (None: the device's default; on a GPU
     one that adds atomically, see :func:`brainlc.devices.summing_codeobj_class`).
     """
+    if not spec.learning:
+        from .evaluation_model import build_evaluation_objects
+
+        return build_evaluation_objects(spec, conn)
     from brian2 import (
         NeuronGroup,
         SpikeMonitor,
@@ -179,7 +198,8 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
     n_img, steps = spec.images_per_run, cfg.time_per_image
     image_dt = steps * ms
     defaultclock.dt = cfg.dt * ms
-    ns = {"image_duration": image_dt, "select": select_function()}
+    ns = {"image_duration": image_dt, "select": select_function(), "steps_per_image": steps, "replicas": 1,
+          "replica": 0}
     ns["learning_flag"] = TimedArray(np.zeros(n_img + 1), dt=image_dt, name="learning_flag")
     if spec.input_mode == "spikes":
         inputs = TimedArray(np.zeros((n_img * steps + 1, cfg.n_input)), dt=cfg.dt * ms, name="input_spikes")
@@ -187,10 +207,11 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         x_threshold = eq.INPUT_THRESHOLD_SPIKES
     else:
         inputs = TimedArray(np.zeros((n_img + 1, cfg.n_input)), dt=image_dt, name="spike_probability")
-        ns["spike_probability"] = inputs
-        x_threshold = eq.INPUT_THRESHOLD_POISSON
+        ns.update(spike_probability=inputs, image_uniform=image_random.brian_function())
+        x_threshold = eq.INPUT_THRESHOLD_POISSON.replace("pixel", "i")
 
-    x = NeuronGroup(cfg.n_input, eq.with_parameters(eq.INPUT_MODEL, "X"), threshold=x_threshold, reset=eq.INPUT_RESET,
+    x_model = eq.INPUT_MODEL + (eq.INPUT_KEYS if spec.input_mode == "poisson" else "")
+    x = NeuronGroup(cfg.n_input, eq.with_parameters(x_model, "X"), threshold=x_threshold, reset=eq.INPUT_RESET,
                     namespace=ns, name="X")
     y = NeuronGroup(cfg.n_output, eq.with_parameters(eq.OUTPUT_MODEL, "Y"), threshold=eq.OUTPUT_THRESHOLD,
                     reset=eq.OUTPUT_RESET, namespace=ns, name="Y")

@@ -178,7 +178,8 @@ def cmd_run(args) -> int:
     from .experiment import run_new  # checks sizes, seed, store and device before any work
 
     saved = run_new(preset.name, config, store, seed=args.seed, train=args.train, calibrate=args.calibrate,
-                    test=args.test, device=args.device, score_on=args.score_on)
+                    test=args.test, device=args.device, score_on=args.score_on, replicas=args.replicas,
+                    eval_workers=args.eval_workers)
     print(_header(saved))
     if args.score_on == "validation":
         print(f"scored on {args.test} validation images (held-out calibration images), not the test set")
@@ -272,7 +273,8 @@ def cmd_import(args) -> int:
 def cmd_train(args) -> int:
     from .experiment import train_more  # checks sizes, store and device before any work
 
-    saved = train_more(Store(args.store), args.id, args.images, device=args.device, version=args.version)
+    saved = train_more(Store(args.store), args.id, args.images, device=args.device, version=args.version,
+                       replicas=args.replicas, eval_workers=args.eval_workers)
     print(_header(saved))
     print(format_scores(saved, _paper(saved.preset)))
     return 0
@@ -282,7 +284,7 @@ def cmd_evaluate(args) -> int:
     from .experiment import evaluate  # checks sizes, store and device before any work
 
     saved = evaluate(Store(args.store), args.id, args.calibrate, args.test, device=args.device,
-                     version=args.version)
+                     version=args.version, replicas=args.replicas, eval_workers=args.eval_workers)
     print(_header(saved))
     print(format_scores(saved, _paper(saved.preset)))
     return 0
@@ -530,6 +532,17 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
         return super()._get_help_string(action)
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from .plots import FIGURES
 
@@ -543,6 +556,13 @@ def _parser() -> argparse.ArgumentParser:
     device.add_argument("--device", default="cpp", choices=list(DEVICES),
                         help="cpp: CPU; cuda: NVIDIA GPU through brian2cuda "
                              "(Python >= 3.12, pip install 'brainlc[cuda]', the CUDA toolkit)")
+    evaluation = argparse.ArgumentParser(add_help=False)
+    evaluation.add_argument("--replicas", type=_at_least_one, default=None, metavar="R",
+                        help="replicas of the network in the evaluation binary, each with its own image "
+                             "(default: 1 on the CPU, from the network's size on a GPU)")
+    evaluation.add_argument("--eval-workers", type=_at_least_one, default=None, metavar="N",
+                        help="evaluation binaries run at once, one process each "
+                             "(default: $BRAINLC_EVAL_WORKERS, else one per usable core)")
     version = argparse.ArgumentParser(add_help=False)
     version.add_argument("--version", type=int, default=None,
                          help="start from this version (default: the latest)")
@@ -553,7 +573,7 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = command("run", "train, calibrate, test and save a new network", [store, device], cmd_run)
+    p = command("run", "train, calibrate, test and save a new network", [store, device, evaluation], cmd_run)
     p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")
     p.add_argument("--train", type=int, default=DEFAULT_SIZES["train"], metavar="N",
                    help="training images (0: an untrained network)")
@@ -581,10 +601,11 @@ def _parser() -> argparse.ArgumentParser:
     p = command("import", "add results that a failed save wrote to a recovery folder", [store], cmd_import)
     p.add_argument("folder", help="the folder that the error message named")
     p = command("train", "continue training on unseen images (saves a new version)",
-                [store, device, version], cmd_train)
+                [store, device, evaluation, version], cmd_train)
     p.add_argument("id", help="network id or a unique prefix of one")
     p.add_argument("--images", type=int, required=True, metavar="N", help="training images to add, at least 1")
-    p = command("evaluate", "recalibrate and retest (saves a new version)", [store, device, version], cmd_evaluate)
+    p = command("evaluate", "recalibrate and retest (saves a new version)", [store, device, evaluation, version],
+                cmd_evaluate)
     p.add_argument("id", help="network id or a unique prefix of one")
     p.add_argument("--calibrate", type=int, default=None, metavar="N",
                    help="calibration images, at least 100 (default: as last time)")

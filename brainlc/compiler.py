@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, devices
+from . import __version__, devices, evaluation_model
 from . import equations as eq
 from .brian_model import BuildSpec, build_objects
 from .topology import Connectivity, build_connectivity
@@ -50,8 +50,8 @@ def cache_root() -> Path:
 
 
 #: The modules whose source shapes the generated code or the binary's inputs.
-CODE_SOURCES = ("equations.py", "brian_model.py", "compiler.py", "devices.py", "topology.py",
-                "config.py", "state.py")
+CODE_SOURCES = ("equations.py", "brian_model.py", "evaluation_model.py", "image_random.py", "compiler.py",
+                "devices.py", "topology.py", "config.py", "state.py")
 log = logging.getLogger("brainlc")
 
 
@@ -107,6 +107,9 @@ def project_key(spec: BuildSpec, toolchain: dict | None = None, conn: Connectivi
         "record": list(spec.record),
         "record_input": spec.record_input,
         "record_runtime": spec.record_runtime,
+        "learning": spec.learning,
+        "replicas": spec.replicas,
+        "profile": spec.profile,
         "index_maps": index_maps_digest(spec, conn),
         "toolchain": toolchain,
         "brainlc": __version__,
@@ -225,7 +228,7 @@ def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Con
             objects = build_objects(spec, conn, devices.summing_codeobj_class(spec.device))
             device.insert_code("main", devices.SEED_CODE[spec.device])
             net = Network(*objects.members)
-            net.run(objects.duration)
+            net.run(objects.duration, profile=spec.profile)
             device.build(directory=str(project), compile=True, run=False, with_output=False)
             manifest = _describe(spec, objects, device, toolchain)
     finally:
@@ -242,9 +245,10 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
         return {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
 
     owner = objects.w_xy_owner
+    declared = eq.PARAMETERS if spec.learning else evaluation_model.PARAMETERS
     parameters = {  # run-time hyper-parameters: command-line name -> dtype
         f"{group}.{name}": np.dtype(objects[group].variables[name].dtype).str
-        for group, names in eq.PARAMETERS.items() if group in objects for name in names
+        for group, names in declared.items() if group in objects for name in names
     }
     outputs = {
         "w_xy": result(owner, "w"),
@@ -269,16 +273,24 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
             "record_input": spec.record_input,
             "record_runtime": spec.record_runtime,
             "device": spec.device,
+            "learning": spec.learning,
+            "replicas": spec.replicas,
+            "profile": spec.profile,
         },
         "toolchain": toolchain,
         "inputs": {
             "w_xy": f"{owner.name}.w",
             "w_yy": "YY.w",
             "theta": "Y.theta",
-            "learning_flag": f"{objects.learning_flag.name}.values",
             "input": f"{objects.inputs.name}.values",
+            **({"learning_flag": f"{objects.learning_flag.name}.values"} if spec.learning else {}),
+
             **({"record_indices": "Y_state._indices"} if spec.record_runtime else {}),
         },
         "parameters": parameters,
+        # the evaluation model's Poisson key and first image number (command-line name -> dtype)
+        "keys": {name: np.dtype(objects["X"].variables[name.partition(".")[2]].dtype).str
+                 for name in ("X.rng_key", "X.first_image")
+                 if spec.input_mode == "poisson"},
         "outputs": outputs,
     }

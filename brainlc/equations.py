@@ -43,11 +43,22 @@ INPUT_MODEL = """
 x_trace : 1        # nearest-spike trace of the input spikes (tau_input_trace), 0..1
 p_spike : 1        # spike probability per step for the current image (Poisson input)
 """
+#: Poisson input: the run's key and the number of its first image (see INPUT_THRESHOLD_POISSON).
+INPUT_KEYS = """
+rng_key : 1 (shared, constant)      # key of this run's draws, 0..2**32-1
+first_image : 1 (shared, constant)  # number of the run's first image
+"""
 INPUT_UPDATE = "x_trace = x_trace * decay_x"
 #: Host-made spike trains (parity tests, exact encoders).
 INPUT_THRESHOLD_SPIKES = "input_spikes(t, i) > 0.5"
-#: Bernoulli spikes with probability rate * dt per step, drawn in the compiled code.
-INPUT_THRESHOLD_POISSON = "p_spike > 0 and rand() < p_spike"
+#: Bernoulli spikes with probability rate * dt per step, drawn in the compiled code from
+#: brainlc.image_random: the draw of input ``pixel`` at step s of image number n depends
+#: on (rng_key, n, s, pixel) only. ``replica`` and ``replicas`` place images side by side
+#: (brainlc.evaluation_model; 0 and 1 in one network).
+INPUT_THRESHOLD_POISSON = (
+    "p_spike > 0 and image_uniform(rng_key, first_image + (int(t / dt + 0.5) // steps_per_image) * replicas"
+    " + replica, int(t / dt + 0.5) % steps_per_image, pixel) < p_spike"
+)
 #: Per image (run_regularly at its first step): the image's spike probabilities.
 INPUT_IMAGE_PROBABILITY = "p_spike = spike_probability(t, i)"
 INPUT_RESET = "x_trace = 1.0"

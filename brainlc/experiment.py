@@ -7,6 +7,7 @@ saved network (a new version); :func:`predict` classifies images with a saved ne
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from .protocol import (
     split_indices,
 )
 from .readout import LinearReadout, SpikeVoting, accuracy_report, linear_readout, votes_distribution, voting_methods
+from .replicas import ReplicaEvaluator
 from .simulation import CompiledNetwork
 from .state import NetworkState, initial_state
 from .store import SavedNetwork, Store
@@ -56,17 +58,40 @@ class Evaluation:
 
 
 class Runner:
-    """Runs the phases of one network configuration through one compiled binary."""
+    """Runs the phases of one network configuration: training through the full model's
+    binary, calibration and testing through the evaluation model's (learning off, with
+    ``replicas`` replicas, ``eval_workers`` invocations at once; see :mod:`brainlc.replicas`).
+    Each is compiled once, when first needed."""
 
     def __init__(self, config: NetworkConfig, device: str = "cpp", mnist: Mnist | None = None,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True, replicas: int | None = None,
+                 eval_workers: int | None = None) -> None:
         check_runnable(device)
         self.config = config
+        self.device = device
         self.mnist = mnist
         self.show_progress = show_progress
-        self.net = CompiledNetwork(config, images_per_run=IMAGES_PER_RUN[device],
-                                   device=device).compile()
-        self.compile_s = self.net.compile_seconds_
+        self.evaluator = ReplicaEvaluator(config, replicas, workers=eval_workers, device=device)
+        self.compile_s = 0.0
+
+    @functools.cached_property
+    def net(self) -> CompiledNetwork:
+        """The full model (learning on or off), compiled on first use."""
+        net = CompiledNetwork(self.config, images_per_run=IMAGES_PER_RUN[self.device], device=self.device).compile()
+        self.compile_s += net.compile_seconds_
+        return net
+
+    def _compiled_evaluator(self) -> ReplicaEvaluator:
+        if not hasattr(self.evaluator, "manifest_"):
+            self.evaluator.compile()
+            self.compile_s += self.evaluator.compile_seconds_
+        return self.evaluator
+
+    def compile(self, training: bool) -> None:
+        """Compile (or find in the cache) what the phases need, before any of them runs."""
+        if training:
+            self.net  # noqa: B018 - compiles the full model
+        self._compiled_evaluator()
 
     def data(self) -> Mnist:
         if self.mnist is None:
@@ -88,9 +113,10 @@ class Runner:
         """Spike counts (image, neuron) and labels of images ``offset .. offset + n`` of a
         split's permutation, learning off."""
         images, labels = split_images(self.data(), split, split_indices(split, n, seed, offset))
+        evaluator = self._compiled_evaluator()
         with Progress(label or split, n, enabled=self.show_progress) as bar:
-            result = self.net.run(state, learning=False, rates=firing_rates(images, self.config),
-                                  seed=phase_seed(seed, split, offset), progress=bar)
+            result = evaluator.run(state, rates=firing_rates(images, self.config),
+                                   seed=phase_seed(seed, split, offset), progress=bar)
         return result.spike_counts, labels, bar.seconds
 
     def evaluate(self, state: NetworkState, calibrate: int, test: int, seed: int,
@@ -151,7 +177,8 @@ def _record(previous: dict | None, event: dict, evaluation: Evaluation, timings:
 def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfig, seed: int,
                 previous: SavedNetwork | None, train: int, calibrate: int, test: int, event: dict,
                 device: str, mnist: Mnist | None, show_progress: bool,
-                extra_record: dict | None = None, score_on: str = "test") -> SavedNetwork:
+                extra_record: dict | None = None, score_on: str = "test",
+                replicas: int | None = None, eval_workers: int | None = None) -> SavedNetwork:
     """The one experiment path: check, compile, train, calibrate, test, save a version.
 
     Everything that can be refused (sizes, seed, device, the store) is refused before any
@@ -159,7 +186,8 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     the new version's parent), None for a new network with initial weights.
     ``extra_record``: more fields for the version's record.json (a task's key).
     ``score_on``: ``"test"`` or ``"validation"`` (held-out calibration images); recorded as
-    the record's ``scored_on``.
+    the record's ``scored_on``. ``replicas`` and ``eval_workers``: of the evaluation
+    (:class:`brainlc.replicas.ReplicaEvaluator`; None: chosen for the device and machine).
     """
     rec = previous.record if previous is not None else {}
     offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
@@ -167,11 +195,12 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     store.check_writable()
     start = time.perf_counter()
     state = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
-    runner = Runner(config, device, mnist, show_progress)
+    runner = Runner(config, device, mnist, show_progress, replicas, eval_workers)
+    runner.compile(training=train > 0)
     state, train_s = runner.train(state, train, seed, offset)
     evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed, score_on)
     timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
-    event = {**event, "device": device}
+    event = {**event, "device": device, "replicas": runner.evaluator.replicas}
     if previous is not None:
         event["from_version"] = previous.version
     record = _record(rec, event, evaluation, timings, int(rec.get("images_trained", 0)) + train,
@@ -187,7 +216,8 @@ def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0
             train: int = DEFAULT_SIZES["train"], calibrate: int = DEFAULT_SIZES["calibration"],
             test: int = DEFAULT_SIZES["test"], device: str = "cpp", mnist: Mnist | None = None,
             show_progress: bool = True, extra_record: dict | None = None,
-            score_on: str = "test") -> SavedNetwork:
+            score_on: str = "test", replicas: int | None = None,
+            eval_workers: int | None = None) -> SavedNetwork:
     """Train a new network, calibrate and test it, save it; returns the saved version.
 
     ``score_on="validation"`` scores on ``test`` held-out calibration images instead of
@@ -195,12 +225,14 @@ def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0
     """
     event = {"event": "run", "train": train, "calibrate": calibrate, "test": test, "seed": seed}
     return _experiment(store, store.new_id(preset_name), preset_name, config, seed, None,
-                       train, calibrate, test, event, device, mnist, show_progress, extra_record, score_on)
+                       train, calibrate, test, event, device, mnist, show_progress, extra_record, score_on,
+                       replicas, eval_workers)
 
 
 def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,
                show_progress: bool = True, version: int | None = None,
-               extra_record: dict | None = None) -> SavedNetwork:
+               extra_record: dict | None = None, replicas: int | None = None,
+               eval_workers: int | None = None) -> SavedNetwork:
     """Continue training a saved network (its latest version unless ``version``) on unseen
     training images, then recalibrate and retest (on the split it was scored on); saves a
     new version."""
@@ -211,12 +243,13 @@ def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: 
     return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved,
                        images, int(rec.get("calibration_images", 0)), int(rec.get("test_images", 0)),
                        {"event": "train", "images": images}, device, mnist, show_progress, extra_record,
-                       rec.get("scored_on", "test"))
+                       rec.get("scored_on", "test"), replicas, eval_workers)
 
 
 def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | None = None,
              device: str = "cpp", mnist: Mnist | None = None, show_progress: bool = True,
-             version: int | None = None) -> SavedNetwork:
+             version: int | None = None, replicas: int | None = None,
+             eval_workers: int | None = None) -> SavedNetwork:
     """Recalibrate and retest a saved network (weights unchanged; scored on the split it was
     scored on before); saves a new version."""
     saved = store.load(key, version)
@@ -225,15 +258,15 @@ def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | N
     test = int(rec.get("test_images", DEFAULT_SIZES["test"])) if test is None else test
     return _experiment(store, saved.id, saved.preset, saved.config, saved.seed, saved,
                        0, calibrate, test, {"event": "evaluate", "calibrate": calibrate, "test": test},
-                       device, mnist, show_progress, score_on=rec.get("scored_on", "test"))
+                       device, mnist, show_progress, score_on=rec.get("scored_on", "test"),
+                       replicas=replicas, eval_workers=eval_workers)
 
 
 def predict(saved: SavedNetwork, images: np.ndarray, seed: int = 0) -> dict:
     """Every readout's prediction for uint8 images (n, crop, crop) or (n, 28, 28), learning off."""
     saved.require_readout("classifying images")
-    runner = Runner(saved.config, "cpp", mnist=None, show_progress=False)
-    result = runner.net.run(saved.state, learning=False, rates=firing_rates(images, saved.config),
-                            seed=phase_seed(seed, "feed"))
+    evaluator = ReplicaEvaluator(saved.config, workers=1).compile()
+    result = evaluator.run(saved.state, rates=firing_rates(images, saved.config), seed=phase_seed(seed, "feed"))
     counts = result.spike_counts
     out = {m: saved.voting.predict(counts, m).tolist() for m in saved.voting.methods}
     out["vote"] = saved.voting.predict(counts).tolist()

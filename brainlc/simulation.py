@@ -11,6 +11,7 @@ images that have learning off, which change nothing.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -98,8 +99,107 @@ class BinaryError(BrainlcError, RuntimeError):
     """The compiled binary failed."""
 
 
-def _chunk_seed(seed: int, chunk: int) -> int:
-    return int(np.random.SeedSequence([seed, chunk]).generate_state(1, dtype=np.uint32)[0])
+@dataclass
+class BinaryRun:
+    """What one invocation of a compiled binary left: its result files and its duration."""
+
+    manifest: dict
+    results: Path
+    seconds: float
+
+    def read(self, key: str) -> np.ndarray:
+        """The output ``key`` of the manifest (empty if Brian2 wrote no file for it)."""
+        out = self.manifest["outputs"][key]
+        path = self.results / out["file"]
+        if not path.exists():  # Brian2 writes no file for an empty dynamic array
+            return np.zeros(0, dtype=out["dtype"])
+        return np.fromfile(path, dtype=out["dtype"])
+
+    def profile(self) -> dict[str, float]:
+        """Seconds spent in each code object (a binary compiled with profiling), else {}."""
+        path = self.results / "profiling_info.txt"
+        if not path.exists():
+            return {}
+        times: dict[str, float] = {}
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition("\t")
+            if value.strip():  # Brian2 numbers a second object of one name: XY_pre_codeobject_1
+                name = re.sub(r"(codeobject|push_spikes)_\d+$", r"\1", name.strip())
+                times[name] = times.get(name, 0.0) + float(value)
+        return times
+
+    def clean(self) -> None:
+        for path in self.results.iterdir():
+            path.unlink()
+
+
+def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str, np.ndarray],
+                  parameters: dict[str, float | int], env: dict[str, str],
+                  written: dict[str, Path] | None = None) -> BinaryRun:
+    """Run a compiled project's binary once, its results in ``folder/results``.
+
+    ``arrays``: run-time inputs by manifest key (written to ``folder`` as float64, int32
+    for ``record_indices``; empty arrays are left out); ``written``: inputs already in files
+    (manifest key -> path); ``parameters``: run-time hyper-parameters (command-line name ->
+    value, written with the manifest's dtype, so no decimal round trip); ``env``: added to
+    the binary's environment.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    args = [f"{manifest['inputs'][key]}={path}" for key, path in (written or {}).items()]
+    for key, values in arrays.items():
+        if values.size == 0:
+            continue
+        path = folder / f"{key}.dat"
+        dtype = np.int32 if key == "record_indices" else np.float64
+        np.ascontiguousarray(values, dtype=dtype).tofile(path)
+        args.append(f"{manifest['inputs'][key]}={path}")
+    dtypes = {**manifest["parameters"], **manifest.get("keys", {})}
+    for name, value in parameters.items():
+        path = folder / f"{name}.dat"
+        np.asarray([value], dtype=dtypes[name]).tofile(path)
+        args.append(f"{name}={path}")
+    results = folder / "results"
+    results.mkdir(exist_ok=True)
+    command = [str(project / manifest["binary"]), "--results_dir", f"{results}/", *args]
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=project, env=dict(os.environ, **env), capture_output=True, text=True,
+                          preexec_fn=_die_with_parent)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise BinaryError(
+            f"the compiled network in {project} failed (exit {proc.returncode}): "
+            f"{(proc.stderr or proc.stdout).strip()[-2000:]}"
+        )
+    return BinaryRun(manifest, results, seconds)
+
+
+def summed_profile(profiles) -> dict[str, float]:
+    """Seconds per code object, summed over several invocations."""
+    total: dict[str, float] = {}
+    for profile in profiles:
+        for name, seconds in profile.items():
+            total[name] = total.get(name, 0.0) + seconds
+    return total
+
+
+def checked_input(config: NetworkConfig, input_mode: str, spikes: np.ndarray | None,
+                  rates: np.ndarray | None) -> np.ndarray:
+    """The images of a run, checked against the network: bool spike trains (image, step,
+    input) for input mode "spikes", else float rates in Hz (image, input)."""
+    if input_mode == "spikes":
+        if spikes is None or rates is not None:
+            raise ValueError("this network was compiled for host spike trains: pass spikes=")
+        spikes = np.asarray(spikes, dtype=bool)
+        expected = (config.time_per_image, config.n_input)
+        if spikes.ndim != 3 or spikes.shape[1:] != expected:
+            raise ValueError(f"spikes have shape {spikes.shape}, expected (images, {expected[0]}, {expected[1]})")
+        return spikes
+    if rates is None or spikes is not None:
+        raise ValueError("this network was compiled for Poisson input: pass rates=")
+    rates = np.asarray(rates, dtype=np.float64)
+    if rates.ndim != 2 or rates.shape[1] != config.n_input:
+        raise ValueError(f"rates have shape {rates.shape}, expected (images, {config.n_input})")
+    return rates
 
 
 class CompiledNetwork:
@@ -116,12 +216,14 @@ class CompiledNetwork:
     cache_dir : folder of compiled projects (default :func:`brainlc.compiler.cache_root`).
     device : ``"cpp"`` (CPU, Brian2's C++ standalone) or ``"cuda"`` (GPU, brian2cuda;
         see :mod:`brainlc.devices`).
+    profile : compile with Brian2's profiling: seconds per code object in the result's
+        ``extra["profile"]``.
     """
 
     def __init__(self, config: NetworkConfig, images_per_run: int = 100,
                  input_mode: str = "poisson", record: tuple[int, ...] | list[int] = (),
                  record_input: bool = False, cache_dir: str | Path | None = None,
-                 device: str = "cpp") -> None:
+                 device: str = "cpp", profile: bool = False) -> None:
         self.config = config
         self.images_per_run = images_per_run
         self.input_mode = input_mode
@@ -129,6 +231,7 @@ class CompiledNetwork:
         self.record_input = record_input
         self.cache_dir = cache_dir
         self.device = device
+        self.profile = profile
 
     # ------------------------------------------------------------------ compile
     @property
@@ -136,9 +239,9 @@ class CompiledNetwork:
         if self.record and self.device == "cpp":  # neurons chosen at run time, in fixed slots
             slots = record_slots(len(self.record), self.config.n_output)
             return BuildSpec(self.config, self.images_per_run, self.input_mode, tuple(range(slots)),
-                             self.record_input, self.device, record_runtime=True)
+                             self.record_input, self.device, record_runtime=True, profile=self.profile)
         return BuildSpec(self.config, self.images_per_run, self.input_mode, self.record,
-                         self.record_input, self.device)
+                         self.record_input, self.device, profile=self.profile)
 
     def compile(self) -> "CompiledNetwork":
         """Compile (or find in the cache); sets ``project_``, ``compile_seconds_``."""
@@ -159,36 +262,27 @@ class CompiledNetwork:
 
         Give either ``spikes`` (bool, (image, step, input neuron); input mode
         "spikes") or ``rates`` (Hz, (image, input neuron); input mode "poisson").
-        ``seed`` fixes the Bernoulli draws: same seed, same result. ``progress`` is
+        ``seed`` (0..2**32-1) keys the Bernoulli draws: image ``j`` of this call gets the
+        input spikes of :func:`brainlc.image_random.input_spikes` (seed, j), in any chunk. ``progress`` is
         called with the number of images done after each invocation of the binary.
         """
         self._ensure_compiled()
         cfg = self.config
         state.check(cfg, self.connectivity_)
-        if self.input_mode == "spikes":
-            if spikes is None or rates is not None:
-                raise ValueError("this network was compiled for host spike trains: pass spikes=")
-            spikes = np.asarray(spikes, dtype=bool)
-            expected = (cfg.time_per_image, cfg.n_input)
-            if spikes.ndim != 3 or spikes.shape[1:] != expected:
-                raise ValueError(f"spikes have shape {spikes.shape}, expected (images, {expected[0]}, {expected[1]})")
-            n_images = len(spikes)
-        else:
-            if rates is None or spikes is not None:
-                raise ValueError("this network was compiled for Poisson input: pass rates=")
-            rates = np.asarray(rates, dtype=np.float64)
-            if rates.ndim != 2 or rates.shape[1] != cfg.n_input:
-                raise ValueError(f"rates have shape {rates.shape}, expected (images, {cfg.n_input})")
-            n_images = len(rates)
+        if not 0 <= int(seed) < 2**32:
+            raise ValueError(f"seed must be in 0..2**32-1, got {seed}")
+        data = checked_input(cfg, self.input_mode, spikes, rates)
+        spikes, rates = (data, None) if self.input_mode == "spikes" else (None, data)
+        n_images = len(data)
         current = state.copy()
         parts: list[RunResult] = []
         clean_orphan_run_folders()
         with tempfile.TemporaryDirectory(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-") as tmp:
-            for chunk, start in enumerate(range(0, n_images, self.images_per_run)):
+            for start in range(0, n_images, self.images_per_run):
                 stop = min(start + self.images_per_run, n_images)
                 data = spikes[start:stop] if spikes is not None else rates[start:stop]
                 stopping.check()
-                part = self._run_chunk(Path(tmp), current, data, learning, _chunk_seed(seed, chunk))
+                part = self._run_chunk(Path(tmp), current, data, learning, seed, start)
                 current = part.state
                 part.spike_image += start
                 parts.append(part)
@@ -207,7 +301,7 @@ class CompiledNetwork:
         return values
 
     def _run_chunk(self, tmp: Path, state: NetworkState, data: np.ndarray, learning: bool,
-                   seed: int) -> RunResult:
+                   seed: int, first_image: int) -> RunResult:
         cfg, manifest = self.config, self.manifest_
         n_real = len(data)
         flags = np.zeros(self.images_per_run + 1)
@@ -223,38 +317,11 @@ class CompiledNetwork:
         if "record_indices" in manifest["inputs"]:  # the recorded neurons, padded to the slots
             chosen = list(self.record) + [self.record[-1]] * (slots - len(self.record))
             arrays["record_indices"] = np.asarray(chosen, dtype=np.int32)
-        args = []
-        for key, values in arrays.items():
-            if values.size == 0:
-                continue
-            path = tmp / f"{key}.dat"
-            dtype = np.int32 if key == "record_indices" else np.float64
-            np.ascontiguousarray(values, dtype=dtype).tofile(path)
-            args.append(f"{manifest['inputs'][key]}={path}")
-        for name, value in parameter_values(cfg, manifest["parameters"]).items():
-            path = tmp / f"{name}.dat"  # exact bytes: no decimal round trip
-            np.asarray([value], dtype=manifest["parameters"][name]).tofile(path)
-            args.append(f"{name}={path}")
-        results = tmp / "results"
-        results.mkdir(exist_ok=True)
-        env = dict(os.environ, BRAINLC_SEED=str(seed))
-        command = [str(self.project_ / manifest["binary"]), "--results_dir", f"{results}/", *args]
-        start = time.perf_counter()
-        proc = subprocess.run(command, cwd=self.project_, env=env, capture_output=True, text=True,
-                              preexec_fn=_die_with_parent)
-        seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise BinaryError(
-                f"the compiled network in {self.project_} failed (exit {proc.returncode}): "
-                f"{(proc.stderr or proc.stdout).strip()[-2000:]}"
-            )
-
-        def read(key: str) -> np.ndarray:
-            out = manifest["outputs"][key]
-            path = results / out["file"]
-            if not path.exists():  # Brian2 writes no file for an empty dynamic array
-                return np.zeros(0, dtype=out["dtype"])
-            return np.fromfile(path, dtype=out["dtype"])
+        parameters = parameter_values(cfg, manifest["parameters"])
+        if self.input_mode == "poisson":  # the draws of image n depend on (seed, n) only
+            parameters.update({"X.rng_key": float(seed), "X.first_image": float(first_image)})
+        binary = invoke_binary(self.project_, manifest, tmp, arrays, parameters, {"BRAINLC_SEED": str(seed)})
+        read, seconds = binary.read, binary.seconds
 
         new_state = NetworkState(
             w_xy=read("w_xy"),
@@ -285,10 +352,10 @@ class CompiledNetwork:
             th = read("record_theta").reshape(total, slots)[: n_real * steps, :n_rec]
             voltages = v.reshape(n_real, steps, n_rec)
             thetas = th.reshape(n_real, steps, n_rec)
-        for path in results.iterdir():
-            path.unlink()
+        profile = binary.profile()
+        binary.clean()
         return RunResult(new_state, counts, image, step, neuron, voltages, thetas, input_counts,
-                         seconds)
+                         seconds, extra={"profile": profile})
 
     def _concatenate(self, parts: list[RunResult], state: NetworkState, n_images: int) -> RunResult:
         cfg = self.config
@@ -313,5 +380,6 @@ class CompiledNetwork:
             thetas=thetas,
             input_counts=input_counts,
             seconds=sum(p.seconds for p in parts),
-            extra={"time_per_image": cfg.time_per_image, "n_images": n_images},
+            extra={"time_per_image": cfg.time_per_image, "n_images": n_images,
+                   "profile": summed_profile(p.extra.get("profile", {}) for p in parts)},
         )

@@ -221,7 +221,8 @@ def _compute(task: Task, store: Store, done: list[Finished]):
     extra = {"task": task.key}
     if task.kind == "run":
         saved = run_new(task.preset, task.config, store, task.seed, task.train, task.calibrate, task.test,
-                        task.device, _mnist(), show_progress=False, extra_record=extra, score_on=task.score_on)
+                        task.device, _mnist(), show_progress=False, extra_record=extra, score_on=task.score_on,
+                        eval_workers=1)
     else:
         if done:
             last = _latest(done)
@@ -229,10 +230,10 @@ def _compute(task: Task, store: Store, done: list[Finished]):
         else:
             saved = run_new(task.preset, task.config, store, task.seed, 0, task.calibrate, task.test,
                             task.device, _mnist(), show_progress=False, extra_record=extra,
-                            score_on=task.score_on)
+                            score_on=task.score_on, eval_workers=1)
         while saved.record["images_trained"] < task.train:
             saved = train_more(store, saved.id, task.every, task.device, _mnist(), show_progress=False,
-                               version=saved.version, extra_record=extra)
+                               version=saved.version, extra_record=extra, eval_workers=1)
     return saved
 
 

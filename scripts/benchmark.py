@@ -1,90 +1,218 @@
-"""Speed benchmark: compile time and milliseconds per 250 ms image, written as JSON.
+"""Speed benchmark: compile seconds and milliseconds per 250 ms image, written as JSON.
 
-For one preset (default lc-100-k12), in one run:
-- compile seconds without any cache (fresh project folder, ccache disabled), and again
-  from the project cache in a new CompiledNetwork (what a new process pays);
-- training and evaluation milliseconds per image of the compiled binary (Poisson input
-  from real MNIST), median over repeats of ``--images`` images each;
-- the same per-image time of the numpy reference model (``brainlc.reference``) on a few
-  images with the original's encoder, as the baseline the compiled model is compared to.
+Everything is measured in one run on this machine, each figure beside the one-at-a-time
+figure of the same run that it is compared to (medians over ``--repeats``; the machines
+are shared and noisy). For each preset (default lc-100-k12 and lc-1000-k12), after
+training ``--warmup`` images so that the network spikes as a trained one does:
 
-Usage: python scripts/benchmark.py [--preset lc-100-k12] [--images 200] [--repeats 3]
-       [--reference-images 3] [-o benchmarks/lc-100-k12.json]
+- compile seconds of the full model and of the evaluation model, without any cache
+  (fresh folder, ccache off), and again from the cache;
+- training ms per image (full model, one network);
+- evaluation ms per image one image at a time: the full model with learning off (what
+  brainlc evaluated with before the evaluation model), the evaluation model
+  (:mod:`brainlc.evaluation_model`) with R = 1, 16, 64, 256 replicas on one core
+  (R limited to ``--max-synapses`` synapses in all), and with R = 1 on every core;
+- the fixed per-image cost: blank images (no input spike) in training and evaluation;
+- Brian2's profile of training, of the old evaluation and of the evaluation model:
+  ms per image spent in each code object (a profiled build; its timers add their own
+  cost, so the profile's sum exceeds the unprofiled time);
+- ratios of every evaluation figure to the one-at-a-time full-model figure.
+
+Then ``c-25-k12`` against ``lc-25-k12`` training (same neurons, same synapse count), a
+sweep of ``--sweep`` ``lc-25-k12`` configurations trained one after the other on one
+core, and the numpy reference model's training speed (the original's algorithm step by
+step) on ``--reference-images`` images.
+
+Usage: python scripts/benchmark.py [--presets lc-100-k12,lc-1000-k12] [--images 200]
+       [--repeats 3] [--replicas 1,16,64,256] [-o benchmarks/speed.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 
 import numpy as np
-from benchlib import machine, network, time_repeats, write_report
+from benchlib import machine, network, write_report
 
 from brainlc import __version__
 from brainlc.data import load_mnist
 from brainlc.encoding import firing_rates, original_poisson_trains
 from brainlc.presets import load_preset
 from brainlc.reference import ReferenceNetwork
+from brainlc.replicas import ReplicaEvaluator, default_workers
 from brainlc.simulation import CompiledNetwork
 from brainlc.state import initial_state
 from brainlc.topology import build_connectivity
 
+TRAIN_IMAGES_PER_RUN = 100
+
+
+def median_ms(run, images: int, repeats: int) -> dict:
+    """Run ``run(repeat)`` ``repeats`` times; ms per image of each and their median."""
+    times = []
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        run(repeat)
+        times.append((time.perf_counter() - start) * 1000 / images)
+    return {"ms_per_image": round(statistics.median(times), 3), "repeats_ms": [round(t, 3) for t in times]}
+
+
+def per_image_profile(profile: dict[str, float], images: int) -> dict[str, float]:
+    """Profile seconds per code object -> ms per image, largest first."""
+    ranked = sorted(profile.items(), key=lambda item: -item[1])
+    return {name: round(1000 * seconds / images, 4) for name, seconds in ranked}
+
+
+def compile_seconds(make) -> dict:
+    """Compile in a fresh cache with ccache off, then again from that cache."""
+    with tempfile.TemporaryDirectory(prefix="brainlc-bench-") as cache:
+        os.environ["CCACHE_DISABLE"] = "1"
+        try:
+            first = make(cache).compile()
+        finally:
+            os.environ.pop("CCACHE_DISABLE")
+        start = time.perf_counter()
+        make(cache).compile()
+        return {"uncached_s": round(first.compile_seconds_, 2), "cached_s": round(time.perf_counter() - start, 3)}
+
+
+def bench_preset(name: str, args, mnist) -> dict:
+    cfg = load_preset(name).config
+    conn = build_connectivity(cfg)
+    synapses = int(conn.xy_pre.size + conn.yy_pre.size)
+    n, repeats = args.images, args.repeats
+    train_rates = firing_rates(mnist.train_images[: args.warmup + n * repeats], cfg)
+    test_rates = firing_rates(mnist.test_images[: n * repeats], cfg)
+    blank = np.zeros((n, cfg.n_input))
+    out = {"network": network(cfg, conn)}
+    print(f"[{name}] compiling", flush=True)
+    out["compile"] = {
+        "full_model": compile_seconds(lambda cache: CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN, cache_dir=cache)),
+        "evaluation_model": compile_seconds(lambda cache: ReplicaEvaluator(cfg, 1, cache_dir=cache)),
+    }
+    full = CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN).compile()
+    state = full.run(initial_state(cfg, conn, 0), learning=True, rates=train_rates[: args.warmup], seed=1).state
+    test = [test_rates[r * n:(r + 1) * n] for r in range(repeats)]
+    train = [train_rates[args.warmup + r * n: args.warmup + (r + 1) * n] for r in range(repeats)]
+
+    print(f"[{name}] training and one-at-a-time evaluation", flush=True)
+    out["train"] = median_ms(lambda r: full.run(state, learning=True, rates=train[r], seed=r), n, repeats)
+    out["train_blank"] = median_ms(lambda r: full.run(state, learning=True, rates=blank, seed=r), n, repeats)
+    out["eval_one_at_a_time"] = median_ms(lambda r: full.run(state, learning=False, rates=test[r], seed=r),
+                                          n, repeats)
+    baseline = out["eval_one_at_a_time"]["ms_per_image"]
+    replicas = {}
+    for count in args.replicas:
+        if count * synapses > args.max_synapses:
+            replicas[str(count)] = {"skipped": f"{count * synapses} synapses > --max-synapses"}
+            continue
+        print(f"[{name}] evaluation model, R={count}", flush=True)
+        evaluator = ReplicaEvaluator(cfg, count, workers=1).compile()
+        evaluator.run(state, rates=test[0][:count], seed=0)  # warm the file cache
+        timed = median_ms(lambda r, ev=evaluator: ev.run(state, rates=test[r], seed=r), n, repeats)
+        timed["ratio_to_one_at_a_time"] = round(timed["ms_per_image"] / baseline, 3)
+        timed["compile_s"] = round(evaluator.compile_seconds_, 2)
+        replicas[str(count)] = timed
+    out["eval_replicas_one_core"] = replicas
+    lean = ReplicaEvaluator(cfg, 1, workers=1).compile()
+    out["eval_blank"] = median_ms(lambda r: lean.run(state, rates=blank, seed=r), n, repeats)
+    cores = default_workers()
+    every_core = ReplicaEvaluator(cfg, 1, workers=cores).compile()
+    timed = median_ms(lambda r: every_core.run(state, rates=test[r], seed=r), n, repeats)
+    timed.update(workers=cores, ratio_to_one_at_a_time=round(timed["ms_per_image"] / baseline, 3))
+    out["eval_every_core"] = timed
+
+    print(f"[{name}] profiles", flush=True)
+    profiled = CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN, profile=True).compile()
+    lean_profiled = ReplicaEvaluator(cfg, 1, workers=1, profile=True).compile()
+    out["profile_ms_per_image"] = {
+        "train": per_image_profile(profiled.run(state, learning=True, rates=train[0], seed=0).extra["profile"], n),
+        "train_blank": per_image_profile(profiled.run(state, learning=True, rates=blank, seed=0).extra["profile"], n),
+        "eval_full_model_before": per_image_profile(
+            profiled.run(state, learning=False, rates=test[0], seed=0).extra["profile"], n),
+        "eval_evaluation_model_after": per_image_profile(
+            lean_profiled.run(state, rates=test[0], seed=0).extra["profile"], n),
+    }
+    return out
+
+
+def bench_conv_against_lc(args, mnist) -> dict:
+    out = {}
+    for name in ("lc-25-k12", "c-25-k12"):
+        cfg = load_preset(name).config
+        net = CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN).compile()
+        rates = firing_rates(mnist.train_images[: args.images * args.repeats], cfg)
+        state = initial_state(cfg, build_connectivity(cfg), 0)
+        n = args.images
+        chunks = [rates[r * n:(r + 1) * n] for r in range(args.repeats)]
+        out[name] = median_ms(lambda r, net=net, state=state, chunks=chunks: net.run(
+            state, learning=True, rates=chunks[r], seed=r), n, args.repeats)
+    out["ratio_c_to_lc"] = round(out["c-25-k12"]["ms_per_image"] / out["lc-25-k12"]["ms_per_image"], 2)
+    return out
+
+
+def bench_sweep(args, mnist) -> dict:
+    """``--sweep`` lc-25-k12 configurations trained one after the other (one compiled project)."""
+    base = load_preset("lc-25-k12").config
+    values = [(w, c) for w in (0.3, 0.35, 0.4, 0.45) for c in (-100.0, -80.0, -60.0, -40.0)][: args.sweep]
+    n = args.sweep_images
+    rates = firing_rates(mnist.train_images[:n], base)
+    net = CompiledNetwork(base, TRAIN_IMAGES_PER_RUN).compile()
+    start = time.perf_counter()
+    for index, (mean_weight, c_w) in enumerate(values):
+        cfg = base.replace(mean_weight=mean_weight, c_w=c_w)
+        one = CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN).compile()
+        one.run(initial_state(cfg, build_connectivity(cfg), index), learning=True, rates=rates, seed=index)
+    seconds = time.perf_counter() - start
+    assert net.project_ == one.project_  # one shape, one compiled project
+    return {"configurations": len(values), "images_each": n, "sequential_s": round(seconds, 2),
+            "sequential_ms_per_image": round(1000 * seconds / (n * len(values)), 3),
+            "as_training_replicas": "not implemented: brainlc has evaluation replicas only (see README)"}
+
+
+def bench_reference(args, mnist) -> dict:
+    cfg = load_preset("lc-100-k12").config
+    conn = build_connectivity(cfg)
+    rates = firing_rates(mnist.train_images[: args.reference_images], cfg)
+    spikes = original_poisson_trains(rates, cfg.time_per_image, np.random.default_rng(0))
+    reference = ReferenceNetwork(cfg, conn, initial_state(cfg, conn, seed=0))
+    start = time.perf_counter()
+    reference.run(spikes, learning=True)
+    return {"name": "brainlc.reference (numpy, step by step), lc-100-k12 training",
+            "images": args.reference_images,
+            "train_ms_per_image": round((time.perf_counter() - start) * 1000 / args.reference_images, 1)}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="lc-100-k12")
+    parser.add_argument("--presets", default="lc-100-k12,lc-1000-k12")
     parser.add_argument("--images", type=int, default=200, help="images per timed repeat")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--images-per-run", type=int, default=100)
+    parser.add_argument("--warmup", type=int, default=300, help="training images before the timings")
+    parser.add_argument("--replicas", default="1,16,64,256")
+    parser.add_argument("--max-synapses", type=int, default=40_000_000,
+                        help="largest replica count measured: R x synapses at most this")
+    parser.add_argument("--sweep", type=int, default=16)
+    parser.add_argument("--sweep-images", type=int, default=100)
     parser.add_argument("--reference-images", type=int, default=3)
     parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
-
-    preset = load_preset(args.preset)
-    cfg = preset.config
-    conn = build_connectivity(cfg)
+    args.replicas = [int(r) for r in args.replicas.split(",")]
     mnist = load_mnist()
-    rates = firing_rates(mnist.train_images[: args.images * args.repeats], cfg)
-    state = initial_state(cfg, conn, seed=0)
-
-    with tempfile.TemporaryDirectory(prefix="brainlc-bench-") as cache:
-        os.environ["CCACHE_DISABLE"] = "1"
-        net = CompiledNetwork(cfg, images_per_run=args.images_per_run, cache_dir=cache).compile()
-        compile_uncached = net.compile_seconds_
-        os.environ.pop("CCACHE_DISABLE")
-        start = time.perf_counter()
-        again = CompiledNetwork(cfg, images_per_run=args.images_per_run, cache_dir=cache).compile()
-        compile_cached = time.perf_counter() - start
-        assert again.project_ == net.project_
-
-        timed, _ = time_repeats(net, state, rates, args.images, args.repeats)
-
-    rng = np.random.default_rng(0)
-    ref_spikes = original_poisson_trains(rates[: args.reference_images], cfg.time_per_image, rng)
-    reference = ReferenceNetwork(cfg, conn, initial_state(cfg, conn, seed=0))
-    t0 = time.perf_counter()
-    reference.run(ref_spikes, learning=True)
-    ref_ms = (time.perf_counter() - t0) * 1000 / args.reference_images
-
-    report = {
-        "preset": args.preset,
-        "brainlc": __version__,
-        "machine": machine(),
-        "network": network(cfg, conn),
-        "images_per_repeat": args.images,
-        "repeats": args.repeats,
-        "compile_s_uncached": round(compile_uncached, 2),
-        "compile_s_cached": round(compile_cached, 3),
-        **timed,
-        "baseline": {
-            "name": "brainlc.reference (numpy, step by step), training",
-            "images": args.reference_images,
-            "train_ms_per_image": round(ref_ms, 1),
-        },
-        "speedup_vs_baseline_train": round(ref_ms / timed["train_ms_per_image_median"], 1),
-    }
+    report = {"brainlc": __version__, "machine": machine(), "images_per_repeat": args.images,
+              "repeats": args.repeats, "presets": {}}
+    for name in args.presets.split(","):
+        report["presets"][name] = bench_preset(name, args, mnist)
+        write_report(report, args.output)  # what is done so far, in case the run is cut short
+    print("[c-25-k12 against lc-25-k12]", flush=True)
+    report["conv_against_lc_training"] = bench_conv_against_lc(args, mnist)
+    print("[sweep]", flush=True)
+    report["sweep_lc_25_k12"] = bench_sweep(args, mnist)
+    report["reference_baseline"] = bench_reference(args, mnist)
     write_report(report, args.output)
 
 

@@ -4,11 +4,17 @@ For one preset (default lc-100-k12) and each device asked for, in one run: compi
 (into a fresh project cache), then training and evaluation milliseconds per 250 ms image
 on real MNIST with Poisson input (median over repeats), and the mean number of spikes per
 evaluation image. The first device listed is the baseline the others are compared to.
-Each device draws its own Poisson spikes, so spike counts agree only statistically; the
-parity tests (tests/test_parity.py, tests/test_cuda.py) compare exact spike trains.
+Both devices draw the same Poisson input (brainlc.image_random), so spike counts differ
+only where the GPU's atomic additions round differently; the parity tests
+(tests/test_parity.py, tests/test_cuda.py) compare exact spike trains.
+
+With ``--replicas``: evaluation of ``--eval-images`` images by the evaluation model with
+each R listed (one process; R = 1 on the CPU is the one-core baseline). With
+``--train-preset``: training of that preset, one network, ``--train-images`` images.
 
 Usage: python scripts/benchmark_devices.py [--preset lc-100-k12] [--devices cpp cuda]
-       [--images 40] [--repeats 3] [-o benchmarks/devices.json]
+       [--images 40] [--repeats 3] [--replicas 1,64,256,1024] [--eval-images 2048]
+       [--train-preset lc-1000-k12] [--train-images 20] [-o benchmarks/devices.json]
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from brainlc.data import load_mnist
 from brainlc.encoding import firing_rates
 from brainlc.experiment import IMAGES_PER_RUN
 from brainlc.presets import load_preset
+from brainlc.replicas import ReplicaEvaluator
 from brainlc.simulation import CompiledNetwork
 from brainlc.state import initial_state
 from brainlc.topology import build_connectivity
@@ -40,12 +47,45 @@ def time_device(device: str, cfg, state, rates: np.ndarray, images: int, repeats
             "images_without_spikes": int(np.sum(spikes == 0))}
 
 
+def time_replicas(device: str, cfg, state, rates: np.ndarray, replicas: list[int], repeats: int) -> dict:
+    """Evaluation ms per image with each replica count (one process)."""
+    out = {}
+    for count in replicas:
+        if device == "cpp" and count > 16:
+            continue  # measured slower than R = 1 on the CPU (scripts/benchmark.py)
+        with tempfile.TemporaryDirectory(prefix=f"brainlc-bench-{device}-") as cache:
+            evaluator = ReplicaEvaluator(cfg, count, workers=1, cache_dir=cache, device=device).compile()
+            times, spikes = [], 0
+            for repeat in range(repeats):
+                result = evaluator.run(state, rates=rates, seed=repeat)
+                times.append(1000 * result.seconds / len(rates))
+                spikes = int(result.spike_counts.sum())
+        out[str(count)] = {"compile_s": round(evaluator.compile_seconds_, 2),
+                           "eval_ms_per_image_median": round(float(np.median(times)), 4),
+                           "eval_ms_per_image": [round(t, 4) for t in times],
+                           "mean_spikes_per_image": round(spikes / len(rates), 2)}
+    return out
+
+
+def time_training(device: str, cfg, state, rates: np.ndarray, repeats: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f"brainlc-bench-{device}-") as cache:
+        net = CompiledNetwork(cfg, images_per_run=len(rates), cache_dir=cache, device=device).compile()
+        times = [1000 * net.run(state, learning=True, rates=rates, seed=r).seconds / len(rates)
+                 for r in range(repeats)]
+    return {"compile_s": round(net.compile_seconds_, 2), "train_ms_per_image_median": round(float(np.median(times)), 3),
+            "train_ms_per_image": [round(t, 3) for t in times]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="lc-100-k12")
     parser.add_argument("--devices", nargs="+", default=["cpp", "cuda"], choices=devices.DEVICES)
     parser.add_argument("--images", type=int, default=40, help="images per timed repeat")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--replicas", default="", help="comma-separated replica counts of the evaluation model")
+    parser.add_argument("--eval-images", type=int, default=2048)
+    parser.add_argument("--train-preset", default=None)
+    parser.add_argument("--train-images", type=int, default=20)
     parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
     for device in args.devices:
@@ -78,6 +118,24 @@ def main() -> None:
         "devices": results,
     }
     write_report(report, args.output)
+    if args.replicas:
+        counts = [int(r) for r in args.replicas.split(",")]
+        eval_rates = firing_rates(load_mnist().test_images[: args.eval_images], cfg)
+        report["replicas"] = {d: time_replicas(d, cfg, state, eval_rates, counts, args.repeats)
+                              for d in args.devices}
+        one_core = report["replicas"][base_name]["1"]["eval_ms_per_image_median"]
+        for results_of_device in report["replicas"].values():
+            for result in results_of_device.values():
+                result["speed_vs_one_cpu_core"] = round(one_core / result["eval_ms_per_image_median"], 2)
+        write_report(report, args.output)
+    if args.train_preset:
+        train_cfg = load_preset(args.train_preset).config
+        train_state = initial_state(train_cfg, build_connectivity(train_cfg), seed=0)
+        train_rates = firing_rates(load_mnist().train_images[: args.train_images], train_cfg)
+        report["training"] = {"preset": args.train_preset, "images": args.train_images,
+                              **{d: time_training(d, train_cfg, train_state, train_rates, args.repeats)
+                                 for d in args.devices}}
+        write_report(report, args.output)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 #      python -m pytest -m cuda: compiles the trace networks for this GPU, checks the
 #      generated code, runs them and compares spikes, weights and thresholds with the
 #      numpy reference; runs one network twice with one seed;
-#   3. scripts/benchmark_devices.py: lc-100-k12 on the CPU and the GPU side by side.
+#   3. scripts/benchmark_devices.py: lc-100-k12 on the CPU and the GPU side by side: one
+#      network at a time, evaluation replicas (R = 1 on one CPU core against R = 1..1024
+#      on the GPU), and lc-1000-k12 training on each.
 # Results go to $OUT (default /tmp/brainlc-gpu-check): log.txt, cuda-tests.xml, devices.json.
 # With the device tool: run(command="bash scripts/gpu_check.sh", carry=[".gpu"]).
 set -uo pipefail
@@ -35,6 +37,7 @@ status=0
     python3 -m pytest -c "$repo/pyproject.toml" --rootdir "$repo" -p no:cacheprovider -m cuda -v \
         --junitxml "$out/cuda-tests.xml" "$repo/tests/test_cuda.py" || status=1
     python3 "$repo/scripts/benchmark_devices.py" --devices cpp cuda --images 40 --repeats 3 \
+        --replicas 1,64,256,1024 --eval-images 2048 --train-preset lc-1000-k12 --train-images 20 \
         -o "$out/devices.json" || status=1
     exit $status
 } 2>&1 | tee "$out/log.txt"

@@ -1,10 +1,17 @@
 """Golden results of two networks of one shape, each compiled on its own.
 
-Made once, at commit 864e049, when every hyper-parameter was a compile-time constant of
-the generated code (so each config below had its own compiled project). The test
+Made at commit d2bc903, when every hyper-parameter was a compile-time constant of the
+generated code (so each config below had its own compiled project). The test
 ``tests/test_runtime_parameters.py`` checks that one compiled project, which takes the
-hyper-parameters at run time, gives exactly these results for both configs.
+hyper-parameters at run time, gives exactly these results for every config.
 
+The input spikes are host-made trains of the keyed Poisson draws (brainlc.image_random,
+seeds 11 and 12), which the compiled model's Poisson input draws since the evaluation
+replicas came: d2bc903 drew with Brian2's rand(), so the golden file was made again there,
+in a worktree of d2bc903 with today's ``brainlc/image_random.py`` copied in:
+
+    git worktree add /tmp/golden d2bc903 && cp brainlc/image_random.py /tmp/golden/brainlc/
+    cp scripts/make_runtime_golden.py /tmp/golden/scripts/ && cd /tmp/golden
     python scripts/make_runtime_golden.py tests/data/runtime-golden.npz
 """
 
@@ -12,8 +19,9 @@ import sys
 
 import numpy as np
 
+from brainlc import image_random
 from brainlc.config import NetworkConfig
-from brainlc.encoding import firing_rates
+from brainlc.encoding import firing_rates, spike_probabilities
 from brainlc.simulation import CompiledNetwork
 from brainlc.state import initial_state
 from brainlc.topology import build_connectivity
@@ -33,11 +41,12 @@ IMAGES = np.random.default_rng(7).integers(0, 256, size=(10, 20, 20)).astype(np.
 
 
 def run(config: NetworkConfig) -> dict:
-    net = CompiledNetwork(config, images_per_run=4).compile()
+    net = CompiledNetwork(config, images_per_run=4, input_mode="spikes").compile()
     state = initial_state(config, build_connectivity(config), 3)
-    rates = firing_rates(IMAGES, config)
-    trained = net.run(state, learning=True, rates=rates[:7], seed=11)
-    tested = net.run(trained.state, learning=False, rates=rates[7:], seed=12)
+    p = spike_probabilities(firing_rates(IMAGES, config), config)
+    steps = config.time_per_image
+    trained = net.run(state, learning=True, spikes=image_random.input_spikes(11, 0, p[:7], steps))
+    tested = net.run(trained.state, learning=False, spikes=image_random.input_spikes(12, 0, p[7:], steps))
     return {"train_counts": trained.spike_counts, "test_counts": tested.spike_counts,
             "w_xy": trained.state.w_xy, "w_yy": trained.state.w_yy, "theta": trained.state.theta}
 

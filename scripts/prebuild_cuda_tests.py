@@ -17,20 +17,24 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 TRACES = Path(__file__).resolve().parent.parent / "tests" / "data"
-#: (trace, input mode, record the trace's neurons?) as tests/test_cuda.py builds them
+#: (trace, input mode or "replicas", record the trace's neurons?) as tests/test_cuda.py builds them
 BUILDS = [("lc-fixed", "spikes", True), ("c-trainable", "spikes", True),
-          ("fc-trainable", "spikes", True), ("lc-fixed", "poisson", False)]
+          ("fc-trainable", "spikes", True), ("lc-fixed", "poisson", False), ("lc-fixed", "replicas", False)]
 
 
 def build(trace: str, input_mode: str, record: bool) -> tuple[str, float]:
+    from brainlc.replicas import ReplicaEvaluator
     from brainlc.simulation import CompiledNetwork
     from brainlc.traces import read_trace
 
     ds, cfg = read_trace(TRACES / f"trace-{trace}.nc")
     recorded = tuple(int(r) for r in ds.recorded.values) if record else ()
     start = time.perf_counter()
-    CompiledNetwork(cfg, images_per_run=8, input_mode=input_mode, record=recorded,
-                    device="cuda").compile()
+    if input_mode == "replicas":  # the evaluation model of test_gpu_replicas_reproduce_the_reference
+        ReplicaEvaluator(cfg, replicas=4, images_per_run=2, input_mode="spikes", workers=1, device="cuda").compile()
+    else:
+        CompiledNetwork(cfg, images_per_run=8, input_mode=input_mode, record=recorded,
+                        device="cuda").compile()
     return f"{trace}/{input_mode}", time.perf_counter() - start
 
 

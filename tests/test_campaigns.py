@@ -1,5 +1,6 @@
 """reproduce, sweep and curve: tasks fanned out on a real Dask LocalCluster, resumable."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -195,7 +196,8 @@ def test_a_sweep_compiles_once_and_writes_its_grid_and_heatmaps(tmp_path, capsys
     assert sorted((c["mean_weight"], c["c_w"]) for c in configs) == [(0.3, -100.0), (0.3, -50.0),
                                                                       (0.5, -100.0), (0.5, -50.0)]
     projects = [p for p in (tmp_path / "cache").iterdir() if p.is_dir()]
-    assert len(projects) == 1  # four hyper-parameter sets, one compiled network
+    # four hyper-parameter sets, one compiled network: its full model and its evaluation model
+    assert sorted(json.loads((p / "manifest.json").read_text())["spec"]["learning"] for p in projects) == [False, True]
     assert "best vote" in capsys.readouterr().out
 
 

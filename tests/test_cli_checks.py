@@ -137,6 +137,7 @@ def test_quick_commands_import_no_heavy_library(saved, command):
 
 
 def test_binary_failures_are_one_line(saved, monkeypatch, capsys):
+    from brainlc.replicas import ReplicaEvaluator
     from brainlc.simulation import BinaryError, CompiledNetwork
 
     root, network_id, _ = saved
@@ -145,6 +146,7 @@ def test_binary_failures_are_one_line(saved, monkeypatch, capsys):
         raise BinaryError("the compiled network in /x failed (exit 139): Segmentation fault")
 
     monkeypatch.setattr(CompiledNetwork, "run", broken)
+    monkeypatch.setattr(ReplicaEvaluator, "run", broken)
     assert main(["evaluate", network_id, "--store", str(root)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "brainlc: error: the compiled network in /x failed (exit 139): Segmentation fault"

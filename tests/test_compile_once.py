@@ -65,6 +65,9 @@ def test_the_cache_key_changes_with_what_changes_the_code():
     assert project_key(base) == project_key(BuildSpec(CFG.replace(mean_weight=0.4), 2))  # a run-time value
     assert project_key(base) != project_key(BuildSpec(CFG.replace(channels=4), 2))
     assert project_key(base) != project_key(BuildSpec(CFG, 2, input_mode="spikes"))
+    evaluation = BuildSpec(CFG, 2, learning=False)
+    assert len({project_key(base), project_key(evaluation), project_key(BuildSpec(CFG, 2, learning=False, replicas=4)),
+                project_key(BuildSpec(CFG, 2, profile=True))}) == 4
 
 
 def test_the_cache_key_covers_version_sources_index_maps_flags_and_cpu(monkeypatch):

@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 
 from brainlc import devices
+from brainlc.replicas import ReplicaEvaluator
 from brainlc.simulation import CompiledNetwork
+from brainlc.state import NetworkState
 from brainlc.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
 
 BUILD_PROBLEM = devices.cuda_build_problem()
@@ -110,8 +112,10 @@ def test_poisson_input_is_drawn_from_curand_on_the_gpu(poisson_net):
     assert (net.project_ / "main").is_file()
     # code object names take a suffix (_1, ...) when several projects are built in one process
     [threshold] = [p.read_text() for p in (net.project_ / "code_objects").glob("X_spike_thresholder_codeobject*.cu")]
-    assert "_rand(_vectorisation_idx" in threshold and "p_spike" in threshold
-    assert "curand" in (net.project_ / "rand.cu").read_text()
+    # the keyed draws of brainlc.image_random: the CPU's input spikes, image by image
+    assert "brainlc_image_uniform(" in threshold and "p_spike" in threshold
+    assert "__host__ __device__ static inline double brainlc_image_uniform" in "\n".join(
+        p.read_text() for p in (net.project_ / "code_objects").glob("*.cu"))
 
 
 @pytest.mark.skipif(RUN_PROBLEM is not None, reason=str(RUN_PROBLEM))
@@ -126,3 +130,41 @@ def test_gpu_runs_with_one_seed_agree(poisson_net):
     np.testing.assert_array_equal(first.spike_counts, second.spike_counts)
     np.testing.assert_allclose(first.state.w_xy, second.state.w_xy, rtol=RTOL, atol=1e-12)
     assert not np.array_equal(first.spike_counts, other.spike_counts)
+
+
+@pytest.mark.skipif(RUN_PROBLEM is not None, reason=str(RUN_PROBLEM))
+def test_the_gpu_draws_the_cpus_poisson_input(poisson_net):
+    ds, cfg, net = poisson_net
+    state = trace_initial_state(ds)
+    rates = np.random.default_rng(1).uniform(0, 63.75, size=(10, cfg.n_input))
+    gpu = net.run(state, learning=True, rates=rates, seed=9)
+    cpu = CompiledNetwork(cfg, images_per_run=8).compile().run(state, learning=True, rates=rates, seed=9)
+    assert cpu.spike_counts.sum() > 100
+    assert np.array_equal(gpu.spike_raster(), cpu.spike_raster())
+
+
+@pytest.fixture(scope="module")
+def gpu_replicas(trace_dir):
+    """The evaluation model of the LC trace network, 4 replicas on the GPU, host spikes."""
+    ds, cfg = read_trace(trace_dir / "trace-lc-fixed.nc")
+    return ds, cfg, ReplicaEvaluator(cfg, replicas=4, images_per_run=2, input_mode="spikes", workers=1,
+                                     device="cuda").compile()
+
+
+def test_the_evaluation_model_adds_atomically_on_the_gpu(gpu_replicas):
+    ds, cfg, evaluator = gpu_replicas
+    code = "\n".join(p.read_text() for p in sorted((evaluator.project_ / "code_objects").glob("*.cu")))
+    assert evaluator.manifest_["spec"]["replicas"] == 4 and not evaluator.manifest_["spec"]["learning"]
+    assert re.search(r"_brian_atomicAdd\(&_ptr_array_Y_I\[", code)
+
+
+@pytest.mark.skipif(RUN_PROBLEM is not None, reason=str(RUN_PROBLEM))
+def test_gpu_replicas_reproduce_the_reference(gpu_replicas):
+    ds, cfg, evaluator = gpu_replicas
+    state = NetworkState(ds.w_xy_final.values.copy(), ds.w_yy_final.values.copy(), ds.theta_final.values.copy())
+    inputs = dense_spikes(ds, "input", cfg.n_input)
+    got = evaluator.run(state, spikes=inputs)
+    off = np.flatnonzero(ds.learning.values == 0)
+    assert np.array_equal(got.spike_raster()[off], dense_spikes(ds, "output", cfg.n_output)[off])
+    cpu = CompiledNetwork(cfg, images_per_run=8, input_mode="spikes").compile()
+    assert np.array_equal(got.spike_raster(), cpu.run(state, learning=False, spikes=inputs).spike_raster())

@@ -152,3 +152,24 @@ def test_corrupt_entries_and_interrupted_saves(trained, store, tmp_path, monkeyp
     assert "unreadable" in capsys.readouterr().err
     assert main(["delete", network_id, "--yes", "--store", str(copy)]) == 0
     assert network_id not in s.ids()
+
+
+def test_evaluation_is_the_same_on_one_or_several_processes_and_replicas(trained, store):
+    """evaluate --eval-workers 1 and --eval-workers 3 --replicas 2 give the very same scores."""
+    network_id = trained["trained"]["id"]
+    records = []
+    for extra in (["--eval-workers", "1"], ["--eval-workers", "3", "--replicas", "2"]):
+        assert main(["evaluate", network_id, "--store", str(store), "--version", "1", "--calibrate", "300",
+                     "--test", "300", *extra]) == 0
+        records.append(Store(store).load(network_id).record)
+    assert records[0]["scores"] == records[1]["scores"]
+    assert records[0]["accuracy"] == trained["trained"]["accuracy"]  # as run, one image at a time
+    assert [r["history"][-1]["replicas"] for r in records] == [1, 2]
+
+
+@pytest.mark.parametrize("option", ["--replicas", "--eval-workers"])
+def test_replicas_and_eval_workers_must_be_at_least_one(option, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["run", "lc-25-k12", option, "0"])
+    assert stop.value.code == 2
+    assert f"argument {option}: must be at least 1, got 0" in capsys.readouterr().err
