@@ -10,8 +10,9 @@ training ``--warmup`` images so that the network spikes as a trained one does:
 - training ms per image (full model, one network);
 - evaluation ms per image one image at a time: the full model with learning off (what
   brainlc evaluated with before the evaluation model), the evaluation model
-  (:mod:`brainlc.evaluation_model`) with R = 1, 16, 64, 256 replicas on one core
-  (R limited to ``--max-synapses`` synapses in all), and with R = 1 on every core;
+  (:mod:`brainlc.evaluation_model`) on one core and on every core (these three in turn
+  within each repeat, with per-repeat ratios), and with R = 1, 16, 64, 256 replicas on one
+  core (R limited to ``--max-synapses`` synapses in all);
 - the fixed per-image cost: blank images (no input spike) in training and evaluation;
 - Brian2's profile of training, of the old evaluation and of the evaluation model:
   ms per image spent in each code object (a profiled build; its timers add their own
@@ -99,12 +100,38 @@ def bench_preset(name: str, args, mnist) -> dict:
     test = [test_rates[r * n:(r + 1) * n] for r in range(repeats)]
     train = [train_rates[args.warmup + r * n: args.warmup + (r + 1) * n] for r in range(repeats)]
 
-    print(f"[{name}] training and one-at-a-time evaluation", flush=True)
+    print(f"[{name}] training, blank images", flush=True)
     out["train"] = median_ms(lambda r: full.run(state, learning=True, rates=train[r], seed=r), n, repeats)
     out["train_blank"] = median_ms(lambda r: full.run(state, learning=True, rates=blank, seed=r), n, repeats)
-    out["eval_one_at_a_time"] = median_ms(lambda r: full.run(state, learning=False, rates=test[r], seed=r),
-                                          n, repeats)
+    lean = ReplicaEvaluator(cfg, 1, workers=1).compile()
+    out["eval_blank"] = median_ms(lambda r: lean.run(state, rates=blank, seed=r), n, repeats)
+
+    # the full model with learning off, the evaluation model on one core and on every core, in
+    # turn within each repeat (the machine's load changes less between neighbours); every core
+    # gets enough images that each worker has chunks to run
+    cores = default_workers()
+    every_core = ReplicaEvaluator(cfg, 1, workers=cores).compile()
+    n_every = max(n, 2 * cores * every_core.images_per_invocation)
+    every_rates = firing_rates(mnist.test_images[: n_every * repeats], cfg)
+    print(f"[{name}] evaluation: one at a time, evaluation model, every core ({cores})", flush=True)
+    timings = {"eval_one_at_a_time": [], "eval_model_one_core": [], "eval_every_core": []}
+    for r in range(repeats):
+        for key, run, images in (
+                ("eval_one_at_a_time", lambda r=r: full.run(state, learning=False, rates=test[r], seed=r), n),
+                ("eval_model_one_core", lambda r=r: lean.run(state, rates=test[r], seed=r), n),
+                ("eval_every_core", lambda r=r: every_core.run(
+                    state, rates=every_rates[r * n_every:(r + 1) * n_every], seed=r), n_every)):
+            start = time.perf_counter()
+            run()
+            timings[key].append((time.perf_counter() - start) * 1000 / images)
+    for key, times in timings.items():
+        out[key] = {"ms_per_image": round(statistics.median(times), 3), "repeats_ms": [round(t, 3) for t in times]}
     baseline = out["eval_one_at_a_time"]["ms_per_image"]
+    for key in ("eval_model_one_core", "eval_every_core"):
+        out[key]["ratio_to_one_at_a_time"] = round(out[key]["ms_per_image"] / baseline, 3)
+        out[key]["ratio_per_repeat"] = [round(a / b, 3) for a, b in zip(timings[key], timings["eval_one_at_a_time"])]
+    out["eval_every_core"].update(workers=cores, images_per_repeat=n_every)
+
     replicas = {}
     for count in args.replicas:
         if count * synapses > args.max_synapses:
@@ -118,13 +145,6 @@ def bench_preset(name: str, args, mnist) -> dict:
         timed["compile_s"] = round(evaluator.compile_seconds_, 2)
         replicas[str(count)] = timed
     out["eval_replicas_one_core"] = replicas
-    lean = ReplicaEvaluator(cfg, 1, workers=1).compile()
-    out["eval_blank"] = median_ms(lambda r: lean.run(state, rates=blank, seed=r), n, repeats)
-    cores = default_workers()
-    every_core = ReplicaEvaluator(cfg, 1, workers=cores).compile()
-    timed = median_ms(lambda r: every_core.run(state, rates=test[r], seed=r), n, repeats)
-    timed.update(workers=cores, ratio_to_one_at_a_time=round(timed["ms_per_image"] / baseline, 3))
-    out["eval_every_core"] = timed
 
     print(f"[{name}] profiles", flush=True)
     profiled = CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN, profile=True).compile()
