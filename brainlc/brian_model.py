@@ -36,7 +36,7 @@ from . import equations as eq
 from . import image_random
 from .config import NetworkConfig
 from .devices import DEVICES
-from .topology import Connectivity
+from .topology import Connectivity, replicated
 
 INPUT_MODES = ("spikes", "poisson")
 
@@ -55,8 +55,9 @@ class BuildSpec:
     device : ``"cpp"`` (Brian2's C++ standalone) or ``"cuda"`` (brian2cuda).
     learning : the full model (learning possible); False: the evaluation model of
         :mod:`brainlc.evaluation_model` (learning off, no learning code at all).
-    replicas : copies of the network side by side, each with its own image (evaluation
-        model only); ``images_per_run`` is then the images per replica.
+    replicas : copies of the network side by side, each with its own image;
+        ``images_per_run`` is then the images per replica. In the full model (training
+        replicas) each replica has its own weights, θ, hyper-parameters, key and images.
     profile : time every code object (Brian2's profiling, ``profiling_info.txt``).
     """
 
@@ -80,10 +81,9 @@ class BuildSpec:
             raise ValueError("images_per_run must be at least 1")
         if self.replicas < 1:
             raise ValueError(f"replicas must be at least 1, got {self.replicas}")
-        if self.learning and self.replicas != 1:
-            raise ValueError("replicas exist only in the evaluation model (learning=False)")
-        if not self.learning and (self.record or self.record_input):
-            raise ValueError("the evaluation model records spike counts only: record with learning=True")
+        if (not self.learning or self.replicas > 1) and (self.record or self.record_input):
+            raise ValueError("replicas and the evaluation model record spike counts only: "
+                             "record with learning=True and one replica")
         bad = [r for r in self.record if not 0 <= r < self.config.n_output]
         if bad:
             raise ValueError(f"recorded neurons {bad} are outside 0..{self.config.n_output - 1}")
@@ -194,27 +194,34 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         ms,
     )
 
-    cfg = spec.config
+    cfg, replicas = spec.config, spec.replicas
+    shared = replicas == 1  # training replicas: hyper-parameters, key and images per replica
     n_img, steps = spec.images_per_run, cfg.time_per_image
+    n_in, n_out = cfg.n_input, cfg.n_output
     image_dt = steps * ms
     defaultclock.dt = cfg.dt * ms
     ns = {"image_duration": image_dt, "select": select_function(), "steps_per_image": steps, "replicas": 1,
           "replica": 0}
     ns["learning_flag"] = TimedArray(np.zeros(n_img + 1), dt=image_dt, name="learning_flag")
     if spec.input_mode == "spikes":
-        inputs = TimedArray(np.zeros((n_img * steps + 1, cfg.n_input)), dt=cfg.dt * ms, name="input_spikes")
+        inputs = TimedArray(np.zeros((n_img * steps + 1, replicas * n_in)), dt=cfg.dt * ms, name="input_spikes")
         ns["input_spikes"] = inputs
         x_threshold = eq.INPUT_THRESHOLD_SPIKES
+        x_model = eq.INPUT_MODEL
     else:
-        inputs = TimedArray(np.zeros((n_img + 1, cfg.n_input)), dt=image_dt, name="spike_probability")
+        inputs = TimedArray(np.zeros((n_img + 1, replicas * n_in)), dt=image_dt, name="spike_probability")
         ns.update(spike_probability=inputs, image_uniform=image_random.brian_function())
-        x_threshold = eq.INPUT_THRESHOLD_POISSON.replace("pixel", "i")
+        x_threshold = eq.INPUT_THRESHOLD_POISSON
+        if shared:
+            x_threshold = x_threshold.replace("pixel", "i")
+        x_model = eq.INPUT_MODEL + (eq.INPUT_KEYS if shared else eq.INPUT_KEYS_PER_REPLICA)
 
-    x_model = eq.INPUT_MODEL + (eq.INPUT_KEYS if spec.input_mode == "poisson" else "")
-    x = NeuronGroup(cfg.n_input, eq.with_parameters(x_model, "X"), threshold=x_threshold, reset=eq.INPUT_RESET,
-                    namespace=ns, name="X")
-    y = NeuronGroup(cfg.n_output, eq.with_parameters(eq.OUTPUT_MODEL, "Y"), threshold=eq.OUTPUT_THRESHOLD,
-                    reset=eq.OUTPUT_RESET, namespace=ns, name="Y")
+    x = NeuronGroup(replicas * n_in, eq.with_parameters(x_model, "X", shared), threshold=x_threshold,
+                    reset=eq.INPUT_RESET, namespace=ns, name="X")
+    if not shared and spec.input_mode == "poisson":
+        x.pixel = np.tile(np.arange(n_in), replicas)
+    y = NeuronGroup(replicas * n_out, eq.with_parameters(eq.OUTPUT_MODEL, "Y", shared),
+                    threshold=eq.OUTPUT_THRESHOLD, reset=eq.OUTPUT_RESET, namespace=ns, name="Y")
     for group in (x, y):
         group.resetter["spike"].when = "after_thresholds"
     x.run_regularly(eq.INPUT_UPDATE, when="groups", name="X_update")
@@ -222,11 +229,12 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
 
     objects = {"X": x, "Y": y, "inputs": inputs, "learning_flag": ns["learning_flag"]}
     every_image = {"dt": image_dt, "when": "start"}
+    xy_pre, xy_post = replicated(conn.xy_pre, conn.xy_post, n_in, n_out, replicas)
 
     if conn.xy_kernel is None:
-        xy = Synapses(x, y, eq.with_parameters(eq.XY_MODEL, "XY"), namespace=ns, name="XY",
+        xy = Synapses(x, y, eq.with_parameters(eq.XY_MODEL, "XY", shared), namespace=ns, name="XY",
                       on_pre=eq.XY_PRE, on_post=eq.XY_LEARN_POST)
-        xy.connect(i=conn.xy_pre, j=conn.xy_post)
+        xy.connect(i=xy_pre, j=xy_post)
         y.run_regularly(eq.GROUP_SUM_RESET, order=0, name="Y_sum_reset", **every_image)
         xy.run_regularly(eq.XY_SUM, order=1, name="XY_sum", codeobj_class=summing_codeobj_class,
                          **every_image)
@@ -234,21 +242,24 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         xy.run_regularly(eq.XY_SCALE, order=3, name="XY_scale", **every_image)
         objects["w_xy_owner"] = xy
     else:
-        kernel = NeuronGroup(conn.n_kernel_elements, eq.KERNEL_MODEL, namespace=ns, name="K")
-        channel = NeuronGroup(cfg.channels, eq.with_parameters(eq.CHANNEL_MODEL, "F"), namespace=ns, name="F")
-        xy = Synapses(x, y, eq.with_parameters(eq.CONV_MODEL, "XY"), namespace=ns, name="XY",
+        n_kernel = conn.n_kernel_elements
+        kernel = NeuronGroup(replicas * n_kernel, eq.KERNEL_MODEL, namespace=ns, name="K")
+        channel = NeuronGroup(replicas * cfg.channels, eq.with_parameters(eq.CHANNEL_MODEL, "F", shared),
+                              namespace=ns, name="F")
+        xy = Synapses(x, y, eq.with_parameters(eq.CONV_MODEL, "XY", shared), namespace=ns, name="XY",
                       on_pre={"pre": eq.CONV_LEARN_PRE, "transmit": eq.CONV_TRANSMIT},
                       on_post=eq.CONV_LEARN_POST)
-        xy.connect(i=conn.xy_pre, j=conn.xy_post)
-        xy.kernel_index = conn.xy_kernel
+        xy.connect(i=xy_pre, j=xy_post)
+        xy.kernel_index = (conn.xy_kernel[None, :] + n_kernel * np.arange(replicas)[:, None]).ravel()
         # Shared weights: the synapses read and write the kernel group's variables
         # through their kernel element index.
         xy.variables.add_reference("w_kernel", kernel, "w", index="kernel_index")
         xy.variables.add_reference("dw_kernel", kernel, "dw", index="kernel_index")
         kernel.run_regularly(eq.KERNEL_APPLY, when="synapses", order=2, name="K_apply")
         kf = Synapses(kernel, channel, namespace=ns, name="KF")
-        elements = np.arange(conn.n_kernel_elements)
-        kf.connect(i=elements, j=elements // (cfg.kernel**2))
+        elements = np.arange(n_kernel)
+        kf_pre, kf_post = replicated(elements, elements // (cfg.kernel**2), n_kernel, cfg.channels, replicas)
+        kf.connect(i=kf_pre, j=kf_post)
         channel.run_regularly(eq.GROUP_SUM_RESET, order=0, name="F_sum_reset", **every_image)
         kf.run_regularly(eq.KERNEL_SUM, order=1, name="KF_sum", codeobj_class=summing_codeobj_class,
                          **every_image)
@@ -267,7 +278,7 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         x.run_regularly(eq.INPUT_IMAGE_PROBABILITY, order=5, name="X_image_probability",
                         **every_image)
 
-    yy_model = eq.with_parameters(eq.YY_MODEL, "YY")
+    yy_model = eq.with_parameters(eq.YY_MODEL, "YY", shared)
     if cfg.all_pairs_compete:
         yy_model += eq.YY_IN_PATCH + "\n"
     if not cfg.competition_trainable:
@@ -281,9 +292,10 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
         yy = Synapses(y, y, yy_model, namespace=ns, name="YY",
                       on_pre=eq.YY_PRE_CLAMPED, on_post=eq.YY_LEARN_POST_CLAMPED)
     if conn.yy_pre.size:
-        yy.connect(i=conn.yy_pre, j=conn.yy_post)
+        yy_pre, yy_post = replicated(conn.yy_pre, conn.yy_post, n_out, n_out, replicas)
+        yy.connect(i=yy_pre, j=yy_post)
     if cfg.all_pairs_compete:
-        yy.in_patch = conn.yy_in_patch.astype(np.float64)
+        yy.in_patch = np.tile(conn.yy_in_patch.astype(np.float64), replicas)
         if cfg.architecture == "LC":
             yy.run_regularly(eq.YY_MASK, order=4, name="YY_mask", **every_image)
         yy.run_regularly(eq.YY_CLAMP_ALL, order=5, name="YY_clamp", **every_image)

@@ -31,10 +31,12 @@ PARAMETERS = {
 INTEGER_PARAMETERS = ("refractory_steps",)
 
 
-def with_parameters(model: str, group: str) -> str:
-    """A group's model equations with its run-time hyper-parameters declared."""
-    lines = [f"{name} : {'integer' if name in INTEGER_PARAMETERS else '1'} (shared, constant)"
-             for name in PARAMETERS[group]]
+def with_parameters(model: str, group: str, shared: bool = True) -> str:
+    """A group's model equations with its run-time hyper-parameters declared: shared by
+    the group, or (``shared=False``, training replicas) one value per element, so that each
+    replica has its own."""
+    flags = "(shared, constant)" if shared else "(constant)"
+    lines = [f"{name} : {'integer' if name in INTEGER_PARAMETERS else '1'} {flags}" for name in PARAMETERS[group]]
     return model.rstrip() + "\n" + "\n".join(lines) + "\n"
 
 
@@ -47,6 +49,12 @@ p_spike : 1        # spike probability per step for the current image (Poisson i
 INPUT_KEYS = """
 rng_key : 1 (shared, constant)      # key of this run's draws, 0..2**32-1
 first_image : 1 (shared, constant)  # number of the run's first image
+"""
+#: The same per input neuron, for training replicas (each replica its own key and images).
+INPUT_KEYS_PER_REPLICA = """
+rng_key : 1 (constant)
+first_image : 1 (constant)
+pixel : integer (constant)          # input index within the replica
 """
 INPUT_UPDATE = "x_trace = x_trace * decay_x"
 #: Host-made spike trains (parity tests, exact encoders).

@@ -26,7 +26,7 @@ import numpy as np
 from . import equations as eq
 from . import image_random
 from .brian_model import BuildSpec, NetworkObjects
-from .topology import Connectivity
+from .topology import Connectivity, replicated
 
 #: Run-time values of the evaluation model's groups (by the group's Brian2 name).
 PARAMETERS = {
@@ -70,13 +70,6 @@ def _parameters(model: str, group: str) -> str:
     lines = [f"{name} : {'integer' if name in eq.INTEGER_PARAMETERS else '1'} (shared, constant)"
              for name in PARAMETERS.get(group, ())]
     return model.rstrip() + "\n" + "\n".join(lines) + "\n"
-
-
-def replicated(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, replicas: int):
-    """Synapse index lists of ``replicas`` copies of one pathway, replica by replica."""
-    offsets = np.arange(replicas, dtype=np.int64)[:, None]
-    return ((pre[None, :] + offsets * n_pre).ravel().astype(np.int32),
-            (post[None, :] + offsets * n_post).ravel().astype(np.int32))
 
 
 def build_evaluation_objects(spec: BuildSpec, conn: Connectivity) -> NetworkObjects:
@@ -132,8 +125,8 @@ def build_evaluation_objects(spec: BuildSpec, conn: Connectivity) -> NetworkObje
 
     yy = Synapses(y, y, "w : 1 (constant)", on_pre=TRANSMIT, namespace=ns, name="YY")
     if conn.yy_pre.size:
-        yy.connect(i=replicated(conn.yy_pre, conn.yy_post, n_out, n_out, replicas)[0],
-                   j=replicated(conn.yy_pre, conn.yy_post, n_out, n_out, replicas)[1])
+        yy_pre, yy_post = replicated(conn.yy_pre, conn.yy_post, n_out, n_out, replicas)
+        yy.connect(i=yy_pre, j=yy_post)
     yy.pre.order = 4
     roles["YY"] = yy
     roles["spikes"] = SpikeMonitor(y, name="Y_spikes")

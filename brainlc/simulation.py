@@ -156,7 +156,7 @@ def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str,
     dtypes = {**manifest["parameters"], **manifest.get("keys", {})}
     for name, value in parameters.items():
         path = folder / f"{name}.dat"
-        np.asarray([value], dtype=dtypes[name]).tofile(path)
+        np.asarray(value, dtype=dtypes[name]).reshape(-1).tofile(path)  # one value, or one per element
         args.append(f"{name}={path}")
     results = folder / "results"
     results.mkdir(exist_ok=True)
@@ -257,13 +257,14 @@ class CompiledNetwork:
     # ------------------------------------------------------------------ run
     def run(self, state: NetworkState, *, learning: bool, spikes: np.ndarray | None = None,
             rates: np.ndarray | None = None, seed: int = 0,
-            progress: Callable[[int], None] | None = None) -> RunResult:
+            progress: Callable[[int], None] | None = None, first_image: int = 0) -> RunResult:
         """Present images; returns the new state and the Y activity.
 
         Give either ``spikes`` (bool, (image, step, input neuron); input mode
         "spikes") or ``rates`` (Hz, (image, input neuron); input mode "poisson").
         ``seed`` (0..2**32-1) keys the Bernoulli draws: image ``j`` of this call gets the
-        input spikes of :func:`brainlc.image_random.input_spikes` (seed, j), in any chunk. ``progress`` is
+        input spikes of :func:`brainlc.image_random.input_spikes` (seed, first_image + j),
+        in any chunk. ``progress`` is
         called with the number of images done after each invocation of the binary.
         """
         self._ensure_compiled()
@@ -282,7 +283,7 @@ class CompiledNetwork:
                 stop = min(start + self.images_per_run, n_images)
                 data = spikes[start:stop] if spikes is not None else rates[start:stop]
                 stopping.check()
-                part = self._run_chunk(Path(tmp), current, data, learning, seed, start)
+                part = self._run_chunk(Path(tmp), current, data, learning, seed, first_image + start)
                 current = part.state
                 part.spike_image += start
                 parts.append(part)

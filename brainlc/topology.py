@@ -129,6 +129,15 @@ def build_connectivity(config: NetworkConfig) -> Connectivity:
     )
 
 
+def replicated(pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, replicas: int):
+    """Synapse index lists of ``replicas`` copies of one pathway side by side, replica by
+    replica: copy ``r`` joins neuron ``r * n_pre + i`` to neuron ``r * n_post + j``.
+    Returns ``(pre, post)`` as int32 arrays (for one replica: the given lists)."""
+    offsets = np.arange(replicas, dtype=np.int64)[:, None]
+    return ((np.asarray(pre)[None, :] + offsets * n_pre).ravel().astype(np.int32),
+            (np.asarray(post)[None, :] + offsets * n_post).ravel().astype(np.int32))
+
+
 def parameter_count(config: NetworkConfig) -> int:
     """Parameter count of the paper's table, counted from the materialised index maps."""
     return build_connectivity(config).parameter_count

@@ -21,8 +21,10 @@ training ``--warmup`` images so that the network spikes as a trained one does:
 
 Then ``c-25-k12`` against ``lc-25-k12`` training (same neurons, same synapse count), a
 sweep of ``--sweep`` ``lc-25-k12`` configurations trained one after the other on one
-core, and the numpy reference model's training speed (the original's algorithm step by
-step) on ``--reference-images`` images.
+core against the same configurations as training replicas in one simulation
+(:mod:`brainlc.training_replicas`), and the numpy reference model's training speed (the
+original's algorithm step by step) on ``--reference-images`` images. ``--sections``
+measures a part only.
 
 Usage: python scripts/benchmark.py [--presets lc-100-k12,lc-1000-k12] [--images 200]
        [--repeats 3] [--replicas 1,16,64,256] [-o benchmarks/speed.json]
@@ -48,6 +50,7 @@ from brainlc.replicas import ReplicaEvaluator, default_workers
 from brainlc.simulation import CompiledNetwork
 from brainlc.state import initial_state
 from brainlc.topology import build_connectivity
+from brainlc.training_replicas import ReplicaTrainer
 
 TRAIN_IMAGES_PER_RUN = 100
 
@@ -176,22 +179,34 @@ def bench_conv_against_lc(args, mnist) -> dict:
 
 
 def bench_sweep(args, mnist) -> dict:
-    """``--sweep`` lc-25-k12 configurations trained one after the other (one compiled project)."""
+    """``--sweep`` lc-25-k12 configurations trained one after the other (one compiled project),
+    and the same as training replicas in one simulation, in turn, ``--repeats`` times."""
     base = load_preset("lc-25-k12").config
     values = [(w, c) for w in (0.3, 0.35, 0.4, 0.45) for c in (-100.0, -80.0, -60.0, -40.0)][: args.sweep]
+    configs = [base.replace(mean_weight=w, c_w=c) for w, c in values]
+    conn = build_connectivity(base)
     n = args.sweep_images
     rates = firing_rates(mnist.train_images[:n], base)
-    net = CompiledNetwork(base, TRAIN_IMAGES_PER_RUN).compile()
-    start = time.perf_counter()
-    for index, (mean_weight, c_w) in enumerate(values):
-        cfg = base.replace(mean_weight=mean_weight, c_w=c_w)
-        one = CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN).compile()
-        one.run(initial_state(cfg, build_connectivity(cfg), index), learning=True, rates=rates, seed=index)
-    seconds = time.perf_counter() - start
-    assert net.project_ == one.project_  # one shape, one compiled project
-    return {"configurations": len(values), "images_each": n, "sequential_s": round(seconds, 2),
-            "sequential_ms_per_image": round(1000 * seconds / (n * len(values)), 3),
-            "as_training_replicas": "not implemented: brainlc has evaluation replicas only (see README)"}
+    states = [initial_state(cfg, conn, index) for index, cfg in enumerate(configs)]
+    sequential = [CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN).compile() for cfg in configs]
+    trainer = ReplicaTrainer(base, len(configs), images_per_run=min(n, TRAIN_IMAGES_PER_RUN)).compile()
+    times = {"sequential": [], "replicas": []}
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        alone = [net.run(state, learning=True, rates=rates, seed=k)
+                 for k, (net, state) in enumerate(zip(sequential, states))]
+        times["sequential"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        together = trainer.run(states, configs, learning=True, rates=[rates] * len(configs),
+                               seeds=list(range(len(configs))))
+        times["replicas"].append(time.perf_counter() - start)
+    assert all(np.array_equal(a.state.w_xy, b.state.w_xy) for a, b in zip(alone, together))  # the same networks
+    seq, rep = statistics.median(times["sequential"]), statistics.median(times["replicas"])
+    return {"configurations": len(values), "images_each": n,
+            "sequential_s": round(seq, 3), "replicas_s": round(rep, 3),
+            "ratio_replicas_to_sequential": round(rep / seq, 3),
+            "repeats_s": {k: [round(t, 3) for t in v] for k, v in times.items()},
+            "compile_s_replicas": round(trainer.compile_seconds_, 2)}
 
 
 def bench_reference(args, mnist) -> dict:
@@ -219,20 +234,26 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, default=16)
     parser.add_argument("--sweep-images", type=int, default=100)
     parser.add_argument("--reference-images", type=int, default=3)
+    parser.add_argument("--sections", default="presets,conv,sweep,reference",
+                        help="what to measure (default: all)")
     parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
     args.replicas = [int(r) for r in args.replicas.split(",")]
+    sections = set(args.sections.split(","))
     mnist = load_mnist()
     report = {"brainlc": __version__, "machine": machine(), "images_per_repeat": args.images,
               "repeats": args.repeats, "presets": {}}
-    for name in args.presets.split(","):
+    for name in args.presets.split(",") if "presets" in sections else []:
         report["presets"][name] = bench_preset(name, args, mnist)
         write_report(report, args.output)  # what is done so far, in case the run is cut short
-    print("[c-25-k12 against lc-25-k12]", flush=True)
-    report["conv_against_lc_training"] = bench_conv_against_lc(args, mnist)
-    print("[sweep]", flush=True)
-    report["sweep_lc_25_k12"] = bench_sweep(args, mnist)
-    report["reference_baseline"] = bench_reference(args, mnist)
+    if "conv" in sections:
+        print("[c-25-k12 against lc-25-k12]", flush=True)
+        report["conv_against_lc_training"] = bench_conv_against_lc(args, mnist)
+    if "sweep" in sections:
+        print("[sweep]", flush=True)
+        report["sweep_lc_25_k12"] = bench_sweep(args, mnist)
+    if "reference" in sections:
+        report["reference_baseline"] = bench_reference(args, mnist)
     write_report(report, args.output)
 
 
