@@ -108,10 +108,12 @@ def test_bad_replica_settings_are_refused_before_compiling(small):
         ReplicaEvaluator(config, replicas=0)
     with pytest.raises(ValueError, match="workers must be at least 1"):
         ReplicaEvaluator(config, workers=0)
-    with pytest.raises(ValueError, match="evaluation model"):
-        BuildSpec(config, 4, learning=True, replicas=2)
-    with pytest.raises(ValueError, match="records spike counts only"):
+    with pytest.raises(ValueError, match="record spike counts only"):
         BuildSpec(config, 4, learning=False, record=(1,))
+    with pytest.raises(ValueError, match="record spike counts only"):
+        BuildSpec(config, 4, replicas=2, record_input=True)
+    with pytest.raises(ValueError, match="replicas must be at least 1"):
+        BuildSpec(config, 4, replicas=0)
     evaluator = ReplicaEvaluator(config, replicas=2, images_per_run=2)
     with pytest.raises(ValueError, match="rates have shape"):
         evaluator.run(state, rates=rates[:, :10])
