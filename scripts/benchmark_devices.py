@@ -10,17 +10,23 @@ only where the GPU's atomic additions round differently; the parity tests
 
 With ``--replicas``: evaluation of ``--eval-images`` images by the evaluation model with
 each R listed (one process; R = 1 on the CPU is the one-core baseline). With
-``--train-preset``: training of that preset, one network, ``--train-images`` images.
+``--train-preset``: training of that preset, one network, ``--train-images`` images. With
+``--sweep-replicas N``: N lc-25-k12 configurations trained (``--train-images`` each) one
+after the other and as N training replicas in one simulation, on each device.
 
 Usage: python scripts/benchmark_devices.py [--preset lc-100-k12] [--devices cpp cuda]
        [--images 40] [--repeats 3] [--replicas 1,64,256,1024] [--eval-images 2048]
-       [--train-preset lc-1000-k12] [--train-images 20] [-o benchmarks/devices.json]
+       [--train-preset lc-1000-k12] [--train-images 20] [--sweep-replicas 16]
+       [-o benchmarks/devices.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from benchlib import machine, network, time_repeats, write_report
@@ -34,10 +40,49 @@ from brainlc.replicas import ReplicaEvaluator
 from brainlc.simulation import CompiledNetwork
 from brainlc.state import initial_state
 from brainlc.topology import build_connectivity
+from brainlc.training_replicas import ReplicaTrainer
+
+#: ``--cache``: one project cache for every measurement (prebuilt with ``--prebuild``); None:
+#: a fresh cache per measurement, so that its compile seconds are uncached.
+CACHE: str | None = None
+
+
+@contextlib.contextmanager
+def project_cache(device: str):
+    if CACHE is not None:
+        yield CACHE
+        return
+    with tempfile.TemporaryDirectory(prefix=f"brainlc-bench-{device}-") as cache:
+        yield cache
+
+
+def build(kind: str, preset: str, device: str, size: int, images_per_run: int) -> str:
+    """Compile one project of a later measurement into CACHE (in a fresh process)."""
+    cfg = load_preset(preset).config
+    if kind == "network":
+        CompiledNetwork(cfg, images_per_run=images_per_run, cache_dir=CACHE, device=device).compile()
+    elif kind == "evaluator":
+        ReplicaEvaluator(cfg, size, images_per_run, workers=1, cache_dir=CACHE, device=device).compile()
+    else:
+        ReplicaTrainer(cfg, size, images_per_run=images_per_run, cache_dir=CACHE, device=device).compile()
+    return f"{kind} {preset} {device} {size}"
+
+
+def _set_cache(cache: str) -> None:
+    global CACHE
+    CACHE = cache
+
+
+def prebuild(jobs: list[tuple], workers: int) -> None:
+    """Compile every project of the run at once, in parallel processes (GPU builds are slow)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_set_cache, initargs=(CACHE,)) as pool:
+        for name in pool.map(build, *zip(*jobs)):
+            print(f"prebuilt {name}", flush=True)
 
 
 def time_device(device: str, cfg, state, rates: np.ndarray, images: int, repeats: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"brainlc-bench-{device}-") as cache:
+    with project_cache(device) as cache:
         net = CompiledNetwork(cfg, images_per_run=min(IMAGES_PER_RUN[device], images),
                               cache_dir=cache, device=device).compile()
         timed, counts = time_repeats(net, state, rates, images, repeats)
@@ -51,10 +96,12 @@ def time_replicas(device: str, cfg, state, rates: np.ndarray, replicas: list[int
     """Evaluation ms per image with each replica count (one process)."""
     out = {}
     for count in replicas:
-        if device == "cpp" and count > 16:
-            continue  # measured slower than R = 1 on the CPU (scripts/benchmark.py)
-        with tempfile.TemporaryDirectory(prefix=f"brainlc-bench-{device}-") as cache:
-            evaluator = ReplicaEvaluator(cfg, count, workers=1, cache_dir=cache, device=device).compile()
+        if (device == "cpp" and count > 16) or (device != "cpp" and count < 16):
+            continue  # replicas lose on the CPU (scripts/benchmark.py); one image at a time on the GPU is above
+        with project_cache(device) as cache:
+            # as many images per replica as there are: no blank padding in the timing
+            evaluator = ReplicaEvaluator(cfg, count, -(-len(rates) // count), workers=1, cache_dir=cache,
+                                         device=device).compile()
             times, spikes = [], 0
             for repeat in range(repeats):
                 result = evaluator.run(state, rates=rates, seed=repeat)
@@ -68,12 +115,31 @@ def time_replicas(device: str, cfg, state, rates: np.ndarray, replicas: list[int
 
 
 def time_training(device: str, cfg, state, rates: np.ndarray, repeats: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"brainlc-bench-{device}-") as cache:
+    with project_cache(device) as cache:
         net = CompiledNetwork(cfg, images_per_run=len(rates), cache_dir=cache, device=device).compile()
         times = [1000 * net.run(state, learning=True, rates=rates, seed=r).seconds / len(rates)
                  for r in range(repeats)]
     return {"compile_s": round(net.compile_seconds_, 2), "train_ms_per_image_median": round(float(np.median(times)), 3),
             "train_ms_per_image": [round(t, 3) for t in times]}
+
+
+def time_sweep(device: str, count: int, rates: np.ndarray) -> dict:
+    """``count`` lc-25-k12 configurations: one after the other, then as training replicas."""
+    base = load_preset("lc-25-k12").config
+    configs = [base.replace(c_w=-100.0 + 5.0 * k) for k in range(count)]
+    conn = build_connectivity(base)
+    states = [initial_state(c, conn, k) for k, c in enumerate(configs)]
+    with project_cache(device) as cache:
+        nets = [CompiledNetwork(c, images_per_run=len(rates), cache_dir=cache, device=device).compile()
+                for c in configs]
+        trainer = ReplicaTrainer(base, count, images_per_run=len(rates), cache_dir=cache, device=device).compile()
+        sequential = sum(net.run(s, learning=True, rates=rates, seed=k).seconds
+                         for k, (net, s) in enumerate(zip(nets, states)))
+        together = trainer.run(states, configs, learning=True, rates=[rates] * count, seeds=list(range(count)))
+    replicas = together[0].seconds
+    return {"configurations": count, "images_each": len(rates), "sequential_s": round(sequential, 3),
+            "replicas_s": round(replicas, 3), "ratio_replicas_to_sequential": round(replicas / sequential, 3),
+            "compile_s_replicas": round(trainer.compile_seconds_, 2)}
 
 
 def main() -> None:
@@ -86,6 +152,11 @@ def main() -> None:
     parser.add_argument("--eval-images", type=int, default=2048)
     parser.add_argument("--train-preset", default=None)
     parser.add_argument("--train-images", type=int, default=20)
+    parser.add_argument("--sweep-replicas", type=int, default=0)
+    parser.add_argument("--cache", default=None,
+                        help="one project cache for all measurements (default: a fresh one for each)")
+    parser.add_argument("--prebuild", type=int, default=0, metavar="WORKERS",
+                        help="first compile every project in parallel processes into --cache")
     parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
     for device in args.devices:
@@ -93,6 +164,23 @@ def main() -> None:
             devices.check_runnable(device)
         except devices.DeviceError as exc:
             parser.error(str(exc))
+    counts = [int(r) for r in args.replicas.split(",")] if args.replicas else []
+    if args.cache:
+        _set_cache(args.cache)
+    if args.prebuild:
+        if not args.cache:
+            parser.error("--prebuild needs --cache")
+        jobs = []
+        for d in args.devices:
+            jobs.append(("network", args.preset, d, 1, min(IMAGES_PER_RUN[d], args.images)))
+            jobs += [("evaluator", args.preset, d, r, -(-args.eval_images // r)) for r in counts
+                     if (r <= 16) == (d == "cpp")]
+            if args.train_preset:
+                jobs.append(("network", args.train_preset, d, 1, args.train_images))
+            if args.sweep_replicas:
+                jobs += [("network", "lc-25-k12", d, 1, args.train_images),
+                         ("trainer", "lc-25-k12", d, args.sweep_replicas, args.train_images)]
+        prebuild(jobs, args.prebuild)
 
     cfg = load_preset(args.preset).config
     conn = build_connectivity(cfg)
@@ -118,8 +206,7 @@ def main() -> None:
         "devices": results,
     }
     write_report(report, args.output)
-    if args.replicas:
-        counts = [int(r) for r in args.replicas.split(",")]
+    if counts:
         eval_rates = firing_rates(load_mnist().test_images[: args.eval_images], cfg)
         report["replicas"] = {d: time_replicas(d, cfg, state, eval_rates, counts, args.repeats)
                               for d in args.devices}
@@ -135,6 +222,10 @@ def main() -> None:
         report["training"] = {"preset": args.train_preset, "images": args.train_images,
                               **{d: time_training(d, train_cfg, train_state, train_rates, args.repeats)
                                  for d in args.devices}}
+        write_report(report, args.output)
+    if args.sweep_replicas:
+        sweep_rates = firing_rates(load_mnist().train_images[: args.train_images], cfg)
+        report["sweep_replicas"] = {d: time_sweep(d, args.sweep_replicas, sweep_rates) for d in args.devices}
         write_report(report, args.output)
 
 

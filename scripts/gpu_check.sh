@@ -9,7 +9,8 @@
 #      numpy reference; runs one network twice with one seed;
 #   3. scripts/benchmark_devices.py: lc-100-k12 on the CPU and the GPU side by side: one
 #      network at a time, evaluation replicas (R = 1 on one CPU core against R = 1..1024
-#      on the GPU), and lc-1000-k12 training on each.
+#      on the GPU), lc-1000-k12 training on each, and 16 lc-25-k12 configurations trained one
+#      after the other against as 16 training replicas.
 # Results go to $OUT (default /tmp/brainlc-gpu-check): log.txt, cuda-tests.xml, devices.json.
 # With the device tool: run(command="bash scripts/gpu_check.sh", carry=[".gpu"]).
 set -uo pipefail
@@ -38,6 +39,7 @@ status=0
         --junitxml "$out/cuda-tests.xml" "$repo/tests/test_cuda.py" || status=1
     python3 "$repo/scripts/benchmark_devices.py" --devices cpp cuda --images 40 --repeats 3 \
         --replicas 1,64,256,1024 --eval-images 2048 --train-preset lc-1000-k12 --train-images 20 \
+        --sweep-replicas 16 --cache "$BRAINLC_CACHE/bench" --prebuild 12 \
         -o "$out/devices.json" || status=1
     exit $status
 } 2>&1 | tee "$out/log.txt"
