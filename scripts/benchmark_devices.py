@@ -96,7 +96,7 @@ def time_replicas(device: str, cfg, state, rates: np.ndarray, replicas: list[int
     """Evaluation ms per image with each replica count (one process)."""
     out = {}
     for count in replicas:
-        if (device == "cpp" and count > 16) or (device != "cpp" and count < 16):
+        if (count <= 16) != (device == "cpp"):
             continue  # replicas lose on the CPU (scripts/benchmark.py); one image at a time on the GPU is above
         with project_cache(device) as cache:
             # as many images per replica as there are: no blank padding in the timing
