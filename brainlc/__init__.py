@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "CompiledNetwork": "simulation", "RunResult": "simulation",
+    "ReplicaEvaluator": "replicas", "ReplicaTrainer": "training_replicas",
     "NetworkState": "state", "initial_state": "state",
     "build_connectivity": "topology", "Connectivity": "topology",
     "load_preset": "presets", "preset_names": "presets",
