@@ -20,8 +20,11 @@ from brainlc.state import NetworkState, initial_state
 from brainlc.topology import build_connectivity
 from brainlc.traces import dense_spikes, read_trace
 
-TRACE_CASES = ["lc-fixed", "lc-trainable", "c-fixed", "c-trainable", "fc-fixed", "fc-trainable",
-               "lc-original", "c-original", "fc-original"]
+# one per architecture in the default suite (every competition kind among them); the rest: -m slow
+DEFAULT_CASES = ["lc-original", "c-trainable", "fc-fixed"]
+TRACE_CASES = [name if name in DEFAULT_CASES else pytest.param(name, marks=pytest.mark.slow)
+               for name in ("lc-fixed", "lc-trainable", "c-fixed", "c-trainable", "fc-fixed", "fc-trainable",
+                            "lc-original", "c-original", "fc-original")]
 
 
 @pytest.mark.parametrize("name", TRACE_CASES)
