@@ -77,7 +77,8 @@ class ReplicaEvaluator:
     images_per_run : images per replica per invocation (None: about
         :data:`IMAGES_PER_INVOCATION` images in all).
     input_mode : ``"poisson"`` (drawn in the binary, keyed by image) or ``"spikes"``.
-    workers : invocations of the binary that run at once (None: :func:`default_workers`).
+    workers : invocations of the binary that run at once (None: :func:`default_workers` on
+        the CPU, 1 on a GPU).
     device : ``"cpp"`` or ``"cuda"``.
     profile : compile with Brian2's profiling (seconds per code object in ``extra``).
     """
@@ -94,7 +95,8 @@ class ReplicaEvaluator:
             images_per_run = max(1, IMAGES_PER_INVOCATION[device] // self.replicas)
         self.images_per_run = int(images_per_run)
         self.input_mode = input_mode
-        self.workers = default_workers() if workers is None else int(workers)
+        # a GPU runs one binary at a time: its replicas already fill it
+        self.workers = (default_workers() if device == "cpp" else 1) if workers is None else int(workers)
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.cache_dir = cache_dir

@@ -129,6 +129,8 @@ def test_default_replicas_are_one_on_the_cpu_and_many_on_a_gpu():
     assert default_replicas(small_net, "cpp") == default_replicas(big_net, "cpp") == 1
     assert default_replicas(small_net, "cuda") == 1024
     assert 1 < default_replicas(big_net, "cuda") < default_replicas(small_net, "cuda")
+    assert ReplicaEvaluator(small_net, device="cuda").workers == 1  # the GPU's replicas fill it
+    assert ReplicaEvaluator(small_net, device="cpp").workers >= 1
 
 
 def test_profiling_reports_seconds_per_code_object(small):
