@@ -107,7 +107,7 @@ def poisson_net(trace_dir):
     return ds, cfg, CompiledNetwork(cfg, images_per_run=8, device="cuda").compile()
 
 
-def test_poisson_input_is_drawn_from_curand_on_the_gpu(poisson_net):
+def test_poisson_input_is_the_keyed_draw_on_the_gpu(poisson_net):
     ds, cfg, net = poisson_net
     assert (net.project_ / "main").is_file()
     # code object names take a suffix (_1, ...) when several projects are built in one process
