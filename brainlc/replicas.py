@@ -24,7 +24,7 @@ from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
 from .leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
-from .simulation import BinaryRun, RunResult, checked_input, invoke_binary, summed_profile
+from .simulation import BinaryRun, RunResult, check_key, checked_input, invoke_binary, summed_profile
 from .state import NetworkState
 from .topology import Connectivity, build_connectivity
 
@@ -131,8 +131,7 @@ class ReplicaEvaluator:
             self.compile()
         cfg = self.config
         state.check(cfg, self.connectivity_)
-        if not 0 <= int(seed) < 2**32:
-            raise ValueError(f"seed must be in 0..2**32-1, got {seed}")
+        check_key(seed)
         data = checked_input(cfg, self.input_mode, spikes, rates)
         if self.input_mode == "poisson":
             data = spike_probabilities(data, cfg)

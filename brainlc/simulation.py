@@ -182,6 +182,12 @@ def summed_profile(profiles) -> dict[str, float]:
     return total
 
 
+def check_key(seed: int) -> None:
+    """Raise ValueError unless ``seed`` can key the Poisson draws (brainlc.image_random)."""
+    if not 0 <= int(seed) < 2**32:
+        raise ValueError(f"seed must be in 0..2**32-1, got {seed}")
+
+
 def checked_input(config: NetworkConfig, input_mode: str, spikes: np.ndarray | None,
                   rates: np.ndarray | None) -> np.ndarray:
     """The images of a run, checked against the network: bool spike trains (image, step,
@@ -270,8 +276,7 @@ class CompiledNetwork:
         self._ensure_compiled()
         cfg = self.config
         state.check(cfg, self.connectivity_)
-        if not 0 <= int(seed) < 2**32:
-            raise ValueError(f"seed must be in 0..2**32-1, got {seed}")
+        check_key(seed)
         data = checked_input(cfg, self.input_mode, spikes, rates)
         spikes, rates = (data, None) if self.input_mode == "spikes" else (None, data)
         n_images = len(data)

@@ -28,7 +28,7 @@ from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
 from .leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
-from .simulation import RunResult, checked_input, invoke_binary
+from .simulation import RunResult, check_key, checked_input, invoke_binary
 from .state import NetworkState
 from .topology import build_connectivity
 
@@ -120,8 +120,7 @@ class ReplicaTrainer:
         if len({len(x) for x in images}) != 1:
             raise ValueError("every replica needs the same number of images")
         for seed in seeds:
-            if not 0 <= int(seed) < 2**32:
-                raise ValueError(f"seed must be in 0..2**32-1, got {seed}")
+            check_key(seed)
 
     def _parameters(self, configs: Sequence[NetworkConfig], seeds, first_images) -> dict[str, np.ndarray]:
         """Each run-time value as one entry per element of its group, replica by replica."""
