@@ -229,7 +229,14 @@ def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Con
             device.insert_code("main", devices.SEED_CODE[spec.device])
             net = Network(*objects.members)
             net.run(objects.duration, profile=spec.profile)
-            device.build(directory=str(project), compile=True, run=False, with_output=False)
+            if spec.device == "cpp":
+                from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+                device.build(directory=str(project), compile=False, run=False, with_output=False)
+                devices.lean_network_loop(project)
+                device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
+            else:
+                device.build(directory=str(project), compile=True, run=False, with_output=False)
             manifest = _describe(spec, objects, device, toolchain)
     finally:
         if previous_cxx is None:
