@@ -17,6 +17,8 @@ an image without learning, for padding, and for the one extra step that ends a r
 ``select(c, a, b)`` is ``a if c else b``.
 """
 
+from collections.abc import Mapping, Sequence
+
 LEARNING = "learning_flag(t) > 0.5"
 
 #: The run-time hyper-parameters of each group (by the group's Brian2 name).
@@ -31,12 +33,15 @@ PARAMETERS = {
 INTEGER_PARAMETERS = ("refractory_steps",)
 
 
-def with_parameters(model: str, group: str, shared: bool = True) -> str:
+def with_parameters(model: str, group: str, shared: bool = True,
+                    declared: Mapping[str, Sequence[str]] = PARAMETERS) -> str:
     """A group's model equations with its run-time hyper-parameters declared: shared by
     the group, or (``shared=False``, training replicas) one value per element, so that each
-    replica has its own."""
+    replica has its own. ``declared``: the parameters of each group (the full model's by
+    default; the evaluation model declares fewer)."""
     flags = "(shared, constant)" if shared else "(constant)"
-    lines = [f"{name} : {'integer' if name in INTEGER_PARAMETERS else '1'} {flags}" for name in PARAMETERS[group]]
+    lines = [f"{name} : {'integer' if name in INTEGER_PARAMETERS else '1'} {flags}"
+             for name in declared.get(group, ())]
     return model.rstrip() + "\n" + "\n".join(lines) + "\n"
 
 

@@ -66,12 +66,6 @@ TRANSMIT = "I_post += w"
 TRANSMIT_KERNEL = "I_post += w_kernel"
 
 
-def _parameters(model: str, group: str) -> str:
-    lines = [f"{name} : {'integer' if name in eq.INTEGER_PARAMETERS else '1'} (shared, constant)"
-             for name in PARAMETERS.get(group, ())]
-    return model.rstrip() + "\n" + "\n".join(lines) + "\n"
-
-
 def build_evaluation_objects(spec: BuildSpec, conn: Connectivity) -> NetworkObjects:
     """Every Brian2 object of ``spec.replicas`` replicas of the network, learning off.
 
@@ -98,8 +92,8 @@ def build_evaluation_objects(spec: BuildSpec, conn: Connectivity) -> NetworkObje
     x = NeuronGroup(replicas * n_in, INPUT_MODEL, threshold=threshold, reset="", namespace=ns, name="X")
     x.replica = np.repeat(np.arange(replicas), n_in)
     x.pixel = np.tile(np.arange(n_in), replicas)
-    y = NeuronGroup(replicas * n_out, _parameters(OUTPUT_MODEL, "Y"), threshold=eq.OUTPUT_THRESHOLD,
-                    reset=OUTPUT_RESET, namespace=ns, name="Y")
+    y = NeuronGroup(replicas * n_out, eq.with_parameters(OUTPUT_MODEL, "Y", declared=PARAMETERS),
+                    threshold=eq.OUTPUT_THRESHOLD, reset=OUTPUT_RESET, namespace=ns, name="Y")
     y.resetter["spike"].when = "after_thresholds"
     y.run_regularly(OUTPUT_UPDATE, when="groups", name="Y_update")
     every_image = {"dt": image_dt, "when": "start"}
