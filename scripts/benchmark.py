@@ -23,8 +23,10 @@ Then ``c-25-k12`` against ``lc-25-k12`` training (same neurons, same synapse cou
 sweep of ``--sweep`` ``lc-25-k12`` configurations trained one after the other on one
 core against the same configurations as training replicas in one simulation
 (:mod:`brainlc.training_replicas`), and the numpy reference model's training speed (the
-original's algorithm step by step) on ``--reference-images`` images. ``--sections``
-measures a part only.
+original's algorithm step by step) on ``--reference-images`` images; and (section
+``build``) the C++ build brainlc makes against Brian2's default build of the same model
+(per-step CPU-clock reading, g++ flags without vectorised neuron updates), in turn within
+each repeat, for ``--build-presets``. ``--sections`` measures a part only.
 
 Usage: python scripts/benchmark.py [--presets lc-100-k12,lc-1000-k12] [--images 200]
        [--repeats 3] [--replicas 1,16,64,256] [-o benchmarks/speed.json]
@@ -33,6 +35,7 @@ Usage: python scripts/benchmark.py [--presets lc-100-k12,lc-1000-k12] [--images 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import tempfile
@@ -41,7 +44,7 @@ import time
 import numpy as np
 from benchlib import machine, network, write_report
 
-from brainlc import __version__
+from brainlc import __version__, devices
 from brainlc.data import load_mnist
 from brainlc.encoding import firing_rates, original_poisson_trains
 from brainlc.presets import load_preset
@@ -162,6 +165,66 @@ def bench_preset(name: str, args, mnist) -> dict:
     }
     return out
 
+#: g++ flags of the builds before the vectorised neuron updates (the baseline of ``build``).
+BASELINE_GCC_FLAGS = ["-w", "-O3", "-march=native", "-fno-fast-math", "-ffp-contract=off"]
+
+
+@contextlib.contextmanager
+def brian2_default_build():
+    """Compile as brainlc did before: Brian2 2.9's loop as generated, the baseline g++ flags."""
+    flags, lean = devices.GCC_FLAGS, devices.lean_network_loop
+    devices.GCC_FLAGS, devices.lean_network_loop = BASELINE_GCC_FLAGS, lambda project: False
+    try:
+        yield
+    finally:
+        devices.GCC_FLAGS, devices.lean_network_loop = flags, lean
+
+
+def bench_build(name: str, args, mnist) -> dict:
+    """Training, blank training, evaluation (evaluation model) and blank evaluation, ms per
+    image, with brainlc's build and with the baseline build, in turn within each repeat."""
+    cfg = load_preset(name).config
+    conn = build_connectivity(cfg)
+    n, repeats = args.images, args.repeats
+    train_rates = firing_rates(mnist.train_images[: args.warmup + n * repeats], cfg)
+    test_rates = firing_rates(mnist.test_images[: n * repeats], cfg)
+    blank = np.zeros((n, cfg.n_input))
+    builds = {}
+    with tempfile.TemporaryDirectory(prefix="brainlc-bench-baseline-") as baseline_cache:
+        with brian2_default_build():
+            builds["baseline"] = (CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN, cache_dir=baseline_cache).compile(),
+                                  ReplicaEvaluator(cfg, 1, workers=1, cache_dir=baseline_cache).compile())
+        builds["brainlc"] = (CompiledNetwork(cfg, TRAIN_IMAGES_PER_RUN).compile(),
+                             ReplicaEvaluator(cfg, 1, workers=1).compile())
+        state = builds["brainlc"][0].run(initial_state(cfg, conn, 0), learning=True,
+                                         rates=train_rates[: args.warmup], seed=1).state
+        phases = {
+            "train": lambda full, lean, r: full.run(
+                state, learning=True, rates=train_rates[args.warmup + r * n: args.warmup + (r + 1) * n], seed=r),
+            "train_blank": lambda full, lean, r: full.run(state, learning=True, rates=blank, seed=r),
+            "eval": lambda full, lean, r: lean.run(state, rates=test_rates[r * n:(r + 1) * n], seed=r),
+            "eval_blank": lambda full, lean, r: lean.run(state, rates=blank, seed=r),
+        }
+        times = {phase: {build: [] for build in builds} for phase in phases}
+        results = {}
+        for r in range(repeats):
+            for phase, run in phases.items():
+                for build, (full, lean) in builds.items():
+                    start = time.perf_counter()
+                    result = run(full, lean, r)
+                    times[phase][build].append((time.perf_counter() - start) * 1000 / n)
+                    results[phase, build] = result
+                same = results[phase, "baseline"]
+                assert np.array_equal(same.state.w_xy, results[phase, "brainlc"].state.w_xy)  # the same network
+    out = {}
+    for phase, by_build in times.items():
+        base, ours = (statistics.median(by_build[b]) for b in ("baseline", "brainlc"))
+        out[phase] = {"baseline_ms_per_image": round(base, 3), "brainlc_ms_per_image": round(ours, 3),
+                      "ratio": round(ours / base, 3),
+                      "ratio_per_repeat": [round(a / b, 3) for a, b in zip(by_build["brainlc"], by_build["baseline"])]}
+    return {"baseline": f"Brian2 {devices.toolchain('cpp')['brian2']} loop as generated, g++ {BASELINE_GCC_FLAGS}",
+            "brainlc": f"g++ {devices.GCC_FLAGS}, CPU clock read once per run", **out}
+
 
 def bench_conv_against_lc(args, mnist) -> dict:
     out = {}
@@ -234,7 +297,8 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, default=16)
     parser.add_argument("--sweep-images", type=int, default=100)
     parser.add_argument("--reference-images", type=int, default=3)
-    parser.add_argument("--sections", default="presets,conv,sweep,reference",
+    parser.add_argument("--build-presets", default="lc-100-k12,lc-1000-k12", help="presets of section build")
+    parser.add_argument("--sections", default="presets,build,conv,sweep,reference",
                         help="what to measure (default: all)")
     parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
@@ -246,6 +310,10 @@ def main() -> None:
     for name in args.presets.split(",") if "presets" in sections else []:
         report["presets"][name] = bench_preset(name, args, mnist)
         write_report(report, args.output)  # what is done so far, in case the run is cut short
+    for name in args.build_presets.split(",") if "build" in sections else []:
+        print(f"[{name}] brainlc's build against the baseline build", flush=True)
+        report.setdefault("build_against_baseline", {})[name] = bench_build(name, args, mnist)
+        write_report(report, args.output)
     if "conv" in sections:
         print("[c-25-k12 against lc-25-k12]", flush=True)
         report["conv_against_lc_training"] = bench_conv_against_lc(args, mnist)
