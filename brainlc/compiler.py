@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, devices, evaluation_model
+from . import __version__, devices, evaluation_model, generated_code
 from . import equations as eq
 from .brian_model import BuildSpec, build_objects
 from .topology import Connectivity, build_connectivity
@@ -51,7 +51,7 @@ def cache_root() -> Path:
 
 #: The modules whose source shapes the generated code or the binary's inputs.
 CODE_SOURCES = ("equations.py", "brian_model.py", "evaluation_model.py", "image_random.py", "compiler.py",
-                "devices.py", "topology.py", "config.py", "state.py")
+                "devices.py", "generated_code.py", "topology.py", "config.py", "state.py")
 log = logging.getLogger("brainlc")
 
 
@@ -233,7 +233,7 @@ def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Con
                 from brian2.codegen.cpp_prefs import get_compiler_and_args
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
-                devices.lean_network_loop(project)
+                generated_code.streamline(project)
                 device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
             else:
                 device.build(directory=str(project), compile=True, run=False, with_output=False)

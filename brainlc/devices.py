@@ -8,9 +8,8 @@ cache key of a compiled project.
 
 ``cpp``
     Brian2's ``cpp_standalone``: g++ (ccache when present), ``-O3 -march=native`` without
-    fast math or fused multiply-adds, one thread (parallelism comes from processes). Brian2
-    2.9's simulation loop reads the process CPU clock (a system call) after every time
-    step; :func:`lean_network_loop` reads it once per run instead (2.10 already does).
+    fast math or fused multiply-adds, one thread (parallelism comes from processes);
+    :mod:`brainlc.generated_code` trims the per-step work of the generated project.
 ``cuda``
     brian2cuda's ``cuda_standalone`` (``pip install 'brainlc[cuda]'``, Python >= 3.12, the
     CUDA toolkit). nvcc compiles with C++17 (CUDA 13 needs it), without fast math and
@@ -28,7 +27,6 @@ import contextlib
 import importlib
 import importlib.metadata
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -294,30 +292,6 @@ def deactivate() -> None:
     for name, value in _saved_prefs.items():
         prefs[name] = value
     _saved_prefs.clear()
-
-
-#: Brian2 2.9's generated simulation loop ends every time step by reading the process CPU
-#: time (``std::clock()``, a system call: 14 % of a blank image's cost for lc-100-k12).
-_PER_STEP_CLOCK = re.compile(
-    r"(?P<next>clock = next_clocks\(\);)\s*"
-    r"(?P<read>current = std::clock\(\);\s*elapsed_realtime = \(double\)\(current - start\)/\([^;]*\);)"
-    r"\s*\}")
-
-
-def lean_network_loop(project: Path) -> bool:
-    """Move the CPU-time reading of a generated C++ project's loop from every step to its end.
-
-    Only the elapsed time that Brian2 records after a run (``last_run_info.txt``) uses the
-    reading, and it is the same taken once after the loop. Returns whether the project's
-    ``network.cpp`` had the per-step reading (Brian2 2.9; 2.10 reads a cheap clock, and only
-    with a maximum run time, which brainlc never sets).
-    """
-    source = project / "network.cpp"
-    text = source.read_text()
-    lean, count = _PER_STEP_CLOCK.subn(r"\g<next>\n    }\n    \g<read>", text, count=1)
-    if count:
-        source.write_text(lean)
-    return bool(count)
 
 
 def summing_codeobj_class(device: str):

@@ -5,7 +5,6 @@ These run anywhere. The CUDA build and run themselves are in test_cuda.py (marke
 """
 
 import os
-import re
 import stat
 import sys
 
@@ -151,36 +150,3 @@ def test_a_cuda_build_that_cannot_happen_here_says_why_and_changes_nothing(tmp_p
     assert prefs["codegen.cpp.extra_compile_args_gcc"] == flags and os.environ.get("CXX") == cxx
     assert not list(tmp_path.glob("*/main"))
 
-
-BRIAN2_29_LOOP_END = """        clock = next_clocks();
-
-        current = std::clock();
-        elapsed_realtime = (double)(current - start)/(1 * CLOCKS_PER_SEC);
-
-
-    }
-    Network::_globally_running = false;
-"""
-
-
-def test_the_per_step_cpu_clock_reading_moves_after_the_loop(tmp_path):
-    (tmp_path / "network.cpp").write_text("while(clock) {\n" + BRIAN2_29_LOOP_END)
-    assert devices.lean_network_loop(tmp_path)
-    lean = (tmp_path / "network.cpp").read_text()
-    loop, after = lean.split("Network::_globally_running = false;")[0].rsplit("}", 1)
-    assert "std::clock" not in loop
-    assert "current = std::clock();" in after and "elapsed_realtime = (double)(current - start)" in after
-    # nothing left to move: the file stays as it is
-    assert not devices.lean_network_loop(tmp_path)
-    assert (tmp_path / "network.cpp").read_text() == lean
-
-
-def test_a_compiled_simulation_loop_reads_no_clock_per_step(tmp_path):
-    from brainlc.simulation import CompiledNetwork
-
-    net = CompiledNetwork(NetworkConfig("FC", 2, mean_weight=0.3), images_per_run=1, cache_dir=tmp_path).compile()
-    source = (net.project_ / "network.cpp").read_text()
-    # what the loop does after every step: from advancing the clocks to the loop's end
-    step_end = re.search(r"\n\s*clock = next_clocks\(\);(.*?)\n    }\n", source, re.DOTALL).group(1)
-    assert "std::clock()" not in step_end and "high_resolution_clock::now()" not in step_end
-    assert "-fno-trapping-math" in (net.project_ / "makefile").read_text()
