@@ -393,7 +393,7 @@ def _run_or_report(tasks, store, args):
     from .tasks import finished_results, is_finished
 
     if not args.report_only:
-        return run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo)
+        return run_tasks(tasks, store, args.scheduler, args.workers, echo=_echo, together=args.train_together)
     finished = finished_results(store)
     done = sum(is_finished(t, finished) for t in set(tasks))
     print(f"--report-only: {done} of {len(set(tasks))} tasks finished in {store.root}; running none")
@@ -650,6 +650,9 @@ def _parser() -> argparse.ArgumentParser:
                                "with one worker per core)")
     campaign.add_argument("--workers", type=int, default=None, metavar="N",
                           help="workers of the local cluster (default: one per core)")
+    campaign.add_argument("--train-together", type=_at_least_one, default=1, metavar="R",
+                          help="train up to R networks of one shape at once in one simulation (training "
+                               "replicas, the same networks; pays on a GPU, not on a CPU: default 1)")
     campaign.add_argument("--store", default=None, metavar="FOLDER",
                           help="store of the networks (default: DIR/networks); finished networks are reused")
     campaign.add_argument("--report-only", action="store_true",

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .store import Store
-from .tasks import Task, cost, execute, finished_results, is_finished
+from .tasks import Task, cost, execute, execute_together, finished_results, groups_to_train_together, is_finished
 
 
 @dataclass
@@ -80,11 +80,22 @@ def _client(scheduler: str | None, workers: int | None):
     return Client(cluster), cluster
 
 
+def _together(networks: int) -> str:
+    """How a task's network was trained, for its line of progress."""
+    if networks == 1:
+        return ""
+    return f", trained with {networks - 1} other{'s' * (networks > 2)} in one simulation"
+
+
 def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, workers: int | None = None,
-              echo: Callable[[str], None] = print, function: Callable = execute) -> EngineReport:
+              echo: Callable[[str], None] = print, function: Callable = execute, together: int = 1,
+              group_function: Callable = execute_together) -> EngineReport:
     """Run the tasks not yet finished in the store; returns what was done and what failed.
 
     ``function(task, store_root)`` runs one task on a worker (default :func:`brainlc.tasks.execute`).
+    ``together``: run tasks of one shape and protocol in groups of up to this many, trained
+    at once on one worker (:func:`brainlc.tasks.groups_to_train_together`, run by
+    ``group_function(tasks, store_root)``, default :func:`brainlc.tasks.execute_together`).
     """
     unique = list(dict.fromkeys(tasks))
     finished = finished_results(store)
@@ -111,30 +122,40 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
         from dask.distributed import as_completed
 
         root = str(store.root.absolute())
-        futures = {client.submit(function, t, root, key=f"brainlc-{t.key}", pure=False, retries=0,
-                                 priority=-rank): t for rank, t in enumerate(pending)}
-        cost_done, measured = 0.0, []
-        for n, future in enumerate(as_completed(futures), start=1):
-            task = futures[future]
-            cost_done += costs[task]
-            result = None if future.status == "error" else future.result()
-            if result is not None and not result.get("by_another"):
-                measured.append((costs[task], result["seconds"]))
-            elapsed = time.perf_counter() - start
-            left = time_left(sum(costs.values()) - cost_done, measured, report.workers, elapsed, cost_done)
-            progress = f"[{n}/{len(pending)}, about {_format_left(left)} left]" if n < len(pending) else \
-                f"[{n}/{len(pending)}]"
-            if result is None:
-                error = future.exception()
-                report.failed.append((task, f"{type(error).__name__}: {error}"))
-                echo(f"{progress} {task.describe()}: FAILED: {type(error).__name__}: {error}")
-            else:
-                acc = result["accuracy"]
-                report.done.append(task)
-                by = "finished by another command sharing the store" if result.get("by_another") else \
-                    f"{result['seconds']:.0f} s"
-                echo(f"{progress} {task.describe()}: vote {100 * acc['vote']:.1f} %, linear "
-                     f"{100 * acc['linear']:.1f} % ({by}, {result['id']})")
+        groups = groups_to_train_together(pending, together)
+        futures = {
+            (client.submit(function, group[0], root, key=f"brainlc-{group[0].key}", pure=False, retries=0,
+                           priority=-rank) if len(group) == 1 else
+             client.submit(group_function, group, root, key=f"brainlc-together-{group[0].key}", pure=False,
+                           retries=0, priority=-rank)): group
+            for rank, group in enumerate(groups)}
+        cost_done, measured, n = 0.0, [], 0
+        for future in as_completed(futures):
+            group = futures[future]
+            results = None if future.status == "error" else future.result()
+            if results is not None and len(group) == 1:
+                results = [results]
+            for k, task in enumerate(group):
+                n += 1
+                result = None if results is None else results[k]
+                cost_done += costs[task]
+                if result is not None and not result.get("by_another"):
+                    measured.append((costs[task], result["seconds"]))
+                elapsed = time.perf_counter() - start
+                left = time_left(sum(costs.values()) - cost_done, measured, report.workers, elapsed, cost_done)
+                progress = f"[{n}/{len(pending)}, about {_format_left(left)} left]" if n < len(pending) else \
+                    f"[{n}/{len(pending)}]"
+                if result is None:
+                    error = future.exception()
+                    report.failed.append((task, f"{type(error).__name__}: {error}"))
+                    echo(f"{progress} {task.describe()}: FAILED: {type(error).__name__}: {error}")
+                else:
+                    acc = result["accuracy"]
+                    report.done.append(task)
+                    by = "finished by another command sharing the store" if result.get("by_another") else \
+                        f"{result['seconds']:.0f} s" + _together(len(group))
+                    echo(f"{progress} {task.describe()}: vote {100 * acc['vote']:.1f} %, linear "
+                         f"{100 * acc['linear']:.1f} % ({by}, {result['id']})")
             future.release()
     finally:
         report.seconds = time.perf_counter() - start

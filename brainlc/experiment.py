@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,7 +179,8 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
                 previous: SavedNetwork | None, train: int, calibrate: int, test: int, event: dict,
                 device: str, mnist: Mnist | None, show_progress: bool,
                 extra_record: dict | None = None, score_on: str = "test",
-                replicas: int | None = None, eval_workers: int | None = None) -> SavedNetwork:
+                replicas: int | None = None, eval_workers: int | None = None,
+                trained: Trained | None = None) -> SavedNetwork:
     """The one experiment path: check, compile, train, calibrate, test, save a version.
 
     Everything that can be refused (sizes, seed, device, the store) is refused before any
@@ -188,6 +190,8 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     ``score_on``: ``"test"`` or ``"validation"`` (held-out calibration images); recorded as
     the record's ``scored_on``. ``replicas`` and ``eval_workers``: of the evaluation
     (:class:`brainlc.replicas.ReplicaEvaluator`; None: chosen for the device and machine).
+    ``trained``: the network already trained on its ``train`` images, with others in one
+    simulation (:func:`run_new_together`); only calibration, test and saving are left.
     """
     rec = previous.record if previous is not None else {}
     offset = int(rec.get("train_offset", rec.get("images_trained", 0)))
@@ -196,11 +200,18 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     start = time.perf_counter()
     state = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
     runner = Runner(config, device, mnist, show_progress, replicas, eval_workers)
-    runner.compile(training=train > 0)
-    state, train_s = runner.train(state, train, seed, offset)
+    runner.compile(training=train > 0 and trained is None)
+    if trained is None:
+        state, train_s = runner.train(state, train, seed, offset)
+    else:
+        state, train_s = trained.state, trained.seconds
+        runner.compile_s += trained.compile_seconds
+        start -= trained.seconds + trained.compile_seconds
     evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed, score_on)
     timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
     event = {**event, "device": device, "replicas": runner.evaluator.replicas}
+    if trained is not None:
+        event["trained_together"] = trained.networks
     if previous is not None:
         event["from_version"] = previous.version
     record = _record(rec, event, evaluation, timings, int(rec.get("images_trained", 0)) + train,
@@ -227,6 +238,71 @@ def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0
     return _experiment(store, store.new_id(preset_name), preset_name, config, seed, None,
                        train, calibrate, test, event, device, mnist, show_progress, extra_record, score_on,
                        replicas, eval_workers)
+
+
+@dataclass
+class Trained:
+    """A network trained with others in one simulation: its state and its share of the time."""
+
+    state: NetworkState
+    seconds: float  # the training's seconds / networks
+    compile_seconds: float  # the training binary's compile seconds / networks
+    networks: int  # trained together
+
+
+@dataclass
+class NewRun:
+    """One network of :func:`run_new_together`."""
+
+    preset: str
+    config: NetworkConfig
+    seed: int
+    extra_record: dict | None = None
+
+
+def run_new_together(runs: Sequence[NewRun], store: Store, train: int = DEFAULT_SIZES["train"],
+                     calibrate: int = DEFAULT_SIZES["calibration"], test: int = DEFAULT_SIZES["test"],
+                     device: str = "cpp", mnist: Mnist | None = None, score_on: str = "test",
+                     eval_workers: int | None = None) -> list[SavedNetwork]:
+    """:func:`run_new` for several networks of one shape, trained at once as training replicas
+    (:class:`brainlc.training_replicas.ReplicaTrainer`) in one simulation, then each
+    calibrated, tested and saved. Each network is exactly the one :func:`run_new` makes with
+    its config and seed (the same images, Poisson draws, weights and scores); its record says
+    ``trained_together``. Pays where replicas are faster than one network after another (a
+    GPU; docs/evaluation.md), not on a CPU.
+    """
+    from .training_replicas import ReplicaTrainer
+
+    if not runs:
+        return []
+    shape = runs[0].config.shape()
+    for run in runs:
+        if run.config.shape() != shape:
+            raise ProtocolError(f"networks trained together need one shape: {run.config.shape()} is not {shape}")
+        check_sizes(train, calibrate, test, run.seed, score_on=score_on)
+    store.check_writable()
+    check_runnable(device)
+    mnist = mnist if mnist is not None else load_mnist()
+    connectivity = build_connectivity(runs[0].config)
+    trained_states = [initial_state(run.config, connectivity, run.seed) for run in runs]
+    seconds = compile_seconds = 0.0
+    if train > 0:
+        trainer = ReplicaTrainer(runs[0].config, len(runs), images_per_run=min(train, IMAGES_PER_RUN[device]),
+                                 device=device).compile()
+        rates = [firing_rates(split_images(mnist, "train", split_indices("train", train, run.seed, 0))[0],
+                              run.config) for run in runs]
+        start = time.perf_counter()
+        results = trainer.run(trained_states, [run.config for run in runs], learning=True, rates=rates,
+                              seeds=[phase_seed(run.seed, "train", 0) for run in runs])
+        seconds, compile_seconds = time.perf_counter() - start, trainer.compile_seconds_
+        trained_states = [result.state for result in results]
+    event = {"event": "run", "train": train, "calibrate": calibrate, "test": test}
+    share = len(runs)
+    return [_experiment(store, store.new_id(run.preset), run.preset, run.config, run.seed, None, train,
+                        calibrate, test, {**event, "seed": run.seed}, device, mnist, False, run.extra_record,
+                        score_on, None, eval_workers,
+                        trained=Trained(state, seconds / share, compile_seconds / share, share))
+            for run, state in zip(runs, trained_states)]
 
 
 def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,

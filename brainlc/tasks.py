@@ -11,6 +11,7 @@ plain ``brainlc run`` counts as the run task with the same key.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -207,6 +208,68 @@ def execute(task: Task, store_root: str) -> dict:
         saved = _compute(task, store, done)
     return {"id": saved.id, "version": saved.version, "accuracy": saved.record["accuracy"],
             "seconds": time.perf_counter() - start}
+
+
+def groups_to_train_together(tasks: list[Task], together: int) -> list[list[Task]]:
+    """``tasks`` in groups of at most ``together`` that can train in one simulation.
+
+    Run tasks (not curves) group when their networks have one shape and their tasks the same
+    image counts, scoring split and device; each group keeps the order of ``tasks`` (by its
+    first task), and every other task is a group of its own.
+    """
+    if together < 1:
+        raise TaskError(f"--train-together must be at least 1, got {together}")
+    groups: dict[tuple, list[list[Task]]] = {}
+    order: list[list[Task]] = []
+    for task in tasks:
+        if together == 1 or task.kind != "run":
+            order.append([task])
+            continue
+        key = (json.dumps(task.config.shape(), sort_keys=True), task.train, task.calibrate, task.test,
+               task.score_on, task.device)
+        open_groups = groups.setdefault(key, [])
+        if open_groups and len(open_groups[-1]) < together:
+            open_groups[-1].append(task)
+        else:
+            open_groups.append([task])
+            order.append(open_groups[-1])
+    return order
+
+
+def execute_together(tasks: list[Task], store_root: str) -> list[dict]:
+    """:func:`execute` for a group of :func:`groups_to_train_together`: the group's
+    unfinished tasks train at once (:func:`brainlc.experiment.run_new_together`), each saved
+    as its own network. Holds every task's lock meanwhile (taken in key order, so that two
+    commands never wait for each other). One summary per task, in the group's order."""
+    import time
+
+    from .experiment import NewRun, run_new_together
+
+    store = Store(store_root)
+    start = time.perf_counter()
+    with contextlib.ExitStack() as locks:
+        for key in sorted({task.key for task in tasks}):
+            locks.enter_context(store.task_lock(key))
+        finished = finished_results(store)
+        todo = [task for task in tasks if not is_finished(task, finished)]
+        first = todo[0] if todo else None
+        saved = run_new_together(
+            [NewRun(t.preset, t.config, t.seed, {"task": t.key}) for t in todo], store,
+            first.train, first.calibrate, first.test, first.device, _mnist(), first.score_on,
+            eval_workers=1) if todo else []
+    seconds = time.perf_counter() - start
+    by_key = {task.key: version for task, version in zip(todo, saved)}
+    summaries = []
+    for task in tasks:
+        if task.key in by_key:
+            version = by_key[task.key]
+            summaries.append({"id": version.id, "version": version.version, "accuracy": version.record["accuracy"],
+                              "seconds": seconds / len(todo)})
+        else:
+            last = _latest(finished[task.key])
+            summaries.append({"id": last.network_id, "version": last.version, "accuracy": last.record["accuracy"],
+                              "seconds": 0.0, "by_another": True})
+    return summaries
 
 
 def _latest(done: list[Finished]) -> Finished:

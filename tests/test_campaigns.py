@@ -299,3 +299,42 @@ def test_run_takes_the_competition_mode_and_hyper_parameters(tmp_path, capsys):
         assert main(["run", "lc-25-k12", *bad, *TINY, "--store", str(store)]) == 2
         assert message in capsys.readouterr().err
     assert len(Store(store).ids()) == 1
+
+
+def test_tasks_group_to_train_together_by_shape_and_protocol():
+    from brainlc.tasks import TaskError, groups_to_train_together
+
+    a = [Task("lc-25-k12", seed, 20, 100, 20, overrides=(("c_w", c),)) for seed in (0, 1) for c in (-100.0, -50.0)]
+    other_shape = Task("c-25-k12", 0, 20, 100, 20)
+    other_sizes = Task("lc-25-k12", 0, 40, 100, 20)
+    curve = Task("lc-25-k12", 0, 20, 100, 20, kind="curve", every=10)
+    tasks = [a[0], other_shape, a[1], curve, a[2], other_sizes, a[3]]
+    assert groups_to_train_together(tasks, 3) == [[a[0], a[1], a[2]], [other_shape], [curve], [other_sizes], [a[3]]]
+    assert groups_to_train_together(tasks, 1) == [[t] for t in tasks]
+    with pytest.raises(TaskError, match="--train-together must be at least 1"):
+        groups_to_train_together(tasks, 0)
+
+
+def test_networks_trained_together_are_the_networks_trained_alone(tmp_path, capsys):
+    sweep = ["sweep", "lc-25-k12", "--param", "c_w=-100,-50", "--seeds", "2", *TINY, "--workers", "1"]
+    assert main([*sweep, "-o", str(tmp_path / "alone")]) == 0
+    capsys.readouterr()
+    # 4 tasks of one shape: a group of 3 and a group of 1
+    assert main([*sweep, "--train-together", "3", "-o", str(tmp_path / "together")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("trained with 2 others in one simulation") == 3
+    alone, together = Store(tmp_path / "alone" / "networks"), Store(tmp_path / "together" / "networks")
+
+    def by_task(store):
+        return {store.load(i).record["task"]: store.load(i) for i in store.ids()}
+
+    alone, together = by_task(alone), by_task(together)
+    assert alone.keys() == together.keys() and len(alone) == 4
+    for key, saved in alone.items():
+        same = together[key]
+        assert np.array_equal(saved.state.w_xy, same.state.w_xy) and np.array_equal(saved.state.theta, same.state.theta)
+        assert saved.record["accuracy"] == same.record["accuracy"]
+    assert sorted(s.record["history"][-1].get("trained_together", 1) for s in together.values()) == [1, 3, 3, 3]
+    # run again: everything is finished, nothing is trained
+    assert main([*sweep, "--train-together", "3", "-o", str(tmp_path / "together")]) == 0
+    assert "4 of 4 tasks already finished" in capsys.readouterr().out
