@@ -79,9 +79,13 @@ def _calls_a_function(test: str) -> bool:
 
 
 def streamline(project: Path) -> dict[str, bool]:
-    """Every edit on a generated C++ project; what each changed."""
+    """Every edit on a generated C++ project; what each changed.
+
+    Brian2 numbers a code object's name (``Y_spike_thresholder_codeobject_7``) when a process
+    builds several projects, so the thresholders are found by the name's start.
+    """
     done = {"network_loop": lean_network_loop(project)}
     for group in PREPASS_GROUPS:
-        done[f"{group}_threshold_prepass"] = threshold_prepass(
-            project / "code_objects" / f"{group}_spike_thresholder_codeobject.cpp")
+        sources = sorted((project / "code_objects").glob(f"{group}_spike_thresholder_codeobject*.cpp"))
+        done[f"{group}_threshold_prepass"] = bool(sources) and all(threshold_prepass(s) for s in sources)
     return done

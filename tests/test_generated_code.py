@@ -87,14 +87,26 @@ def test_a_threshold_that_draws_random_numbers_is_left_alone(tmp_path):
 
 
 def test_a_compiled_project_has_both_edits(tmp_path):
-    net = CompiledNetwork(NetworkConfig("FC", 2, mean_weight=0.3), images_per_run=1, cache_dir=tmp_path).compile()
-    source = (net.project_ / "network.cpp").read_text()
-    # what the loop does after every step: from advancing the clocks to the loop's end
-    step_end = re.search(r"\n\s*clock = next_clocks\(\);(.*?)\n    }\n", source, re.DOTALL).group(1)
-    assert "std::clock()" not in step_end and "high_resolution_clock::now()" not in step_end
-    threshold = (net.project_ / "code_objects" / "Y_spike_thresholder_codeobject.cpp").read_text()
-    assert "_at_threshold += _cond;" in threshold
-    assert "-fno-trapping-math" in (net.project_ / "makefile").read_text()
+    # two builds in one process: Brian2 numbers the second one's code object names
+    for images_per_run in (1, 2):
+        net = CompiledNetwork(NetworkConfig("FC", 2, mean_weight=0.3), images_per_run=images_per_run,
+                              cache_dir=tmp_path).compile()
+        source = (net.project_ / "network.cpp").read_text()
+        # what the loop does after every step: from advancing the clocks to the loop's end
+        step_end = re.search(r"\n\s*clock = next_clocks\(\);(.*?)\n    }\n", source, re.DOTALL).group(1)
+        assert "std::clock()" not in step_end and "high_resolution_clock::now()" not in step_end
+        [threshold] = (net.project_ / "code_objects").glob("Y_spike_thresholder_codeobject*.cpp")
+        assert "_at_threshold += _cond;" in threshold.read_text()
+        assert "-fno-trapping-math" in (net.project_ / "makefile").read_text()
+
+
+def test_numbered_code_objects_are_found(tmp_path):
+    (tmp_path / "network.cpp").write_text("")
+    (tmp_path / "code_objects").mkdir()
+    (tmp_path / "code_objects" / "Y_spike_thresholder_codeobject_7.cpp").write_text(THRESHOLD.format(test=PURE_TEST))
+    (tmp_path / "code_objects" / "after_run_Y_spike_thresholder_codeobject_7.cpp").write_text("")
+    assert generated_code.streamline(tmp_path) == {"network_loop": False, "Y_threshold_prepass": True}
+    assert "_at_threshold" in (tmp_path / "code_objects" / "Y_spike_thresholder_codeobject_7.cpp").read_text()
 
 
 _HARNESS = """
