@@ -25,8 +25,8 @@ core against the same configurations as training replicas in one simulation
 (:mod:`brainlc.training_replicas`), and the numpy reference model's training speed (the
 original's algorithm step by step) on ``--reference-images`` images; and (section
 ``build``) the C++ build brainlc makes against Brian2's default build of the same model
-(per-step CPU-clock reading, g++ flags without vectorised neuron updates, no counting
-pass before the output layer's threshold loop: :mod:`brainlc.generated_code`), in turn within
+(Brian2 2.9's per-step CPU-clock reading, :mod:`brainlc.generated_code`; g++ flags
+without vectorised neuron updates), in turn within
 each repeat, for ``--build-presets``. ``--sections`` measures a part only.
 
 Usage: python scripts/benchmark.py [--presets lc-100-k12,lc-1000-k12] [--images 200]
