@@ -293,7 +293,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=300, help="training images before the timings")
     parser.add_argument("--replicas", default="1,16,64,256")
-    parser.add_argument("--max-synapses", type=int, default=40_000_000,
+    parser.add_argument("--max-synapses", type=int, default=64_000_000,
                         help="largest replica count measured: R x synapses at most this")
     parser.add_argument("--sweep", type=int, default=16)
     parser.add_argument("--sweep-images", type=int, default=100)
