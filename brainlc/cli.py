@@ -652,7 +652,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="workers of the local cluster (default: one per core)")
     campaign.add_argument("--train-together", type=_at_least_one, default=1, metavar="R",
                           help="train up to R networks of one shape at once in one simulation (training "
-                               "replicas, the same networks; pays on a GPU, not on a CPU: default 1)")
+                               "replicas, the same networks; pays on a GPU, not on a CPU)")
     campaign.add_argument("--store", default=None, metavar="FOLDER",
                           help="store of the networks (default: DIR/networks); finished networks are reused")
     campaign.add_argument("--report-only", action="store_true",
