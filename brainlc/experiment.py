@@ -198,10 +198,10 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     check_sizes(train, calibrate, test, seed, train_offset=offset, score_on=score_on)
     store.check_writable()
     start = time.perf_counter()
-    state = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
     runner = Runner(config, device, mnist, show_progress, replicas, eval_workers)
     runner.compile(training=train > 0 and trained is None)
     if trained is None:
+        state = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
         state, train_s = runner.train(state, train, seed, offset)
     else:
         state, train_s = trained.state, trained.seconds
