@@ -26,8 +26,8 @@ core against the same configurations as training replicas in one simulation
 original's algorithm step by step) on ``--reference-images`` images; and (section
 ``build``) the C++ build brainlc makes against Brian2's default build of the same model
 (Brian2 2.9's per-step CPU-clock reading, :mod:`brainlc.generated_code`; g++ flags
-without vectorised neuron updates), in turn within
-each repeat, for ``--build-presets``. ``--sections`` measures a part only.
+without vectorised neuron updates), in turn within each repeat, for ``--build-presets``.
+``--sections`` measures a part only.
 
 Usage: python scripts/benchmark.py [--presets lc-100-k12,lc-1000-k12] [--images 200]
        [--repeats 3] [--replicas 1,16,64,256] [-o benchmarks/speed.json]
