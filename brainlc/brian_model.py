@@ -220,7 +220,7 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
                     reset=eq.INPUT_RESET, namespace=ns, name="X")
     if not shared and spec.input_mode == "poisson":
         x.pixel = np.tile(np.arange(n_in), replicas)
-    y = NeuronGroup(replicas * n_out, eq.with_parameters(eq.OUTPUT_MODEL, "Y", shared),
+    y = NeuronGroup(replicas * n_out, eq.with_parameters(eq.OUTPUT_MODEL + eq.IMAGES_LEARNED_MODEL, "Y", shared),
                     threshold=eq.OUTPUT_THRESHOLD, reset=eq.OUTPUT_RESET, namespace=ns, name="Y")
     for group in (x, y):
         group.resetter["spike"].when = "after_thresholds"
@@ -277,6 +277,7 @@ def build_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=Non
     if spec.input_mode == "poisson":
         x.run_regularly(eq.INPUT_IMAGE_PROBABILITY, order=5, name="X_image_probability",
                         **every_image)
+    y.run_regularly(eq.COUNT_LEARNED_IMAGE, order=6, name="Y_count_learned", **every_image)
 
     yy_model = eq.with_parameters(eq.YY_MODEL, "YY", shared)
     if cfg.all_pairs_compete:

@@ -264,6 +264,8 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
         "spike_i": result(objects["spikes"], "i"),
         "spike_t": result(objects["spikes"], "t"),
     }
+    if spec.learning:
+        outputs["images_learned"] = result(objects["Y"], "images_learned")
     if "input_spikes" in objects:
         outputs["input_spike_i"] = result(objects["input_spikes"], "i")
         outputs["input_spike_t"] = result(objects["input_spikes"], "t")

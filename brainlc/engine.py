@@ -153,7 +153,7 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
                     acc = result["accuracy"]
                     report.done.append(task)
                     by = "finished by another command sharing the store" if result.get("by_another") else \
-                        f"{result['seconds']:.0f} s" + _together(len(group))
+                        f"{result['seconds']:.0f} s" + _together(result.get("trained_together", 1))
                     echo(f"{progress} {task.describe()}: vote {100 * acc['vote']:.1f} %, linear "
                          f"{100 * acc['linear']:.1f} % ({by}, {result['id']})")
             future.release()

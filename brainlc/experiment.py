@@ -19,6 +19,7 @@ from .config import NetworkConfig
 from .data import Mnist, load_mnist
 from .devices import check_runnable
 from .encoding import firing_rates
+from .errors import BrainlcError
 from .progress import Progress
 from .protocol import (
     DEFAULT_SIZES,
@@ -99,15 +100,16 @@ class Runner:
             self.mnist = load_mnist()
         return self.mnist
 
-    def train(self, state: NetworkState, n: int, seed: int, offset: int) -> tuple[NetworkState, float]:
-        """Train on images ``offset .. offset + n`` of the training permutation."""
+    def train(self, state: NetworkState, n: int, seed: int, offset: int) -> tuple[NetworkState, float, int]:
+        """Train on images ``offset .. offset + n`` of the training permutation; returns the
+        new state, seconds and the images the simulation counted as learned from."""
         if n == 0:
-            return state, 0.0
+            return state, 0.0, 0
         images, _ = split_images(self.data(), "train", split_indices("train", n, seed, offset))
         with Progress("training", n, enabled=self.show_progress) as bar:
             result = self.net.run(state, learning=True, rates=firing_rates(images, self.config),
                                   seed=phase_seed(seed, "train", offset), progress=bar)
-        return result.state, bar.seconds
+        return result.state, bar.seconds, result.images_learned
 
     def activity(self, state: NetworkState, split: str, n: int, seed: int, offset: int = 0,
                  label: str | None = None) -> tuple[np.ndarray, np.ndarray, float]:
@@ -129,6 +131,24 @@ class Runner:
         test_counts, test_labels, s2 = self.activity(state, split, test, seed, offset, label=score_on)
         evaluation = fit_readouts(self.config, seed, cal_counts, cal_labels, test_counts, test_labels)
         return evaluation, s1 + s2, calibrate + test
+
+
+class TrainingError(BrainlcError, RuntimeError):
+    """A training whose result is not what was asked of it: nothing of it is saved."""
+
+
+def prove_trained(before: NetworkState, after: NetworkState, images: int, counted: int) -> dict:
+    """The proof a saved network carries that it trained: the images the simulation itself
+    counted with learning on equal the images asked for, and when any were asked for, the
+    X->Y weights differ from those it started from. Raises :class:`TrainingError`
+    otherwise; returns the record's ``trained`` entry."""
+    if counted != images:
+        raise TrainingError(f"the simulation counted {counted} training images where {images} were asked for; "
+                            "nothing was saved")
+    changed = int(np.count_nonzero(before.w_xy != after.w_xy))
+    if images > 0 and changed == 0:
+        raise TrainingError(f"{images} training images left every X->Y weight as it was; nothing was saved")
+    return {"images_counted": counted, "xy_weights_changed": changed}
 
 
 def fit_readouts(config: NetworkConfig, seed: int, cal_counts: np.ndarray, cal_labels: np.ndarray,
@@ -201,15 +221,16 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
     runner = Runner(config, device, mnist, show_progress, replicas, eval_workers)
     runner.compile(training=train > 0 and trained is None)
     if trained is None:
-        state = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
-        state, train_s = runner.train(state, train, seed, offset)
+        before = previous.state if previous is not None else initial_state(config, build_connectivity(config), seed)
+        state, train_s, counted = runner.train(before, train, seed, offset)
+        proof = prove_trained(before, state, train, counted)
     else:
-        state, train_s = trained.state, trained.seconds
+        state, train_s, proof = trained.state, trained.seconds, trained.proof
         runner.compile_s += trained.compile_seconds
         start -= trained.seconds + trained.compile_seconds
     evaluation, eval_s, n_eval = runner.evaluate(state, calibrate, test, seed, score_on)
     timings = _timings(runner.compile_s, train_s, train, eval_s, n_eval, start)
-    event = {**event, "device": device, "replicas": runner.evaluator.replicas}
+    event = {**event, "device": device, "replicas": runner.evaluator.replicas, "trained": proof}
     if trained is not None:
         event["trained_together"] = trained.networks
     if previous is not None:
@@ -248,6 +269,7 @@ class Trained:
     seconds: float  # the training's seconds / networks
     compile_seconds: float  # the training binary's compile seconds / networks
     networks: int  # trained together
+    proof: dict  # prove_trained's entry for the record
 
 
 @dataclass
@@ -284,7 +306,8 @@ def run_new_together(runs: Sequence[NewRun], store: Store, train: int = DEFAULT_
     check_runnable(device)
     mnist = mnist if mnist is not None else load_mnist()
     connectivity = build_connectivity(runs[0].config)
-    trained_states = [initial_state(run.config, connectivity, run.seed) for run in runs]
+    initial_states = [initial_state(run.config, connectivity, run.seed) for run in runs]
+    trained_states, counted = initial_states, [0] * len(runs)
     seconds = compile_seconds = 0.0
     if train > 0:
         trainer = ReplicaTrainer(runs[0].config, len(runs), images_per_run=min(train, IMAGES_PER_RUN[device]),
@@ -296,13 +319,15 @@ def run_new_together(runs: Sequence[NewRun], store: Store, train: int = DEFAULT_
                               seeds=[phase_seed(run.seed, "train", 0) for run in runs])
         seconds, compile_seconds = time.perf_counter() - start, trainer.compile_seconds_
         trained_states = [result.state for result in results]
+        counted = [result.images_learned for result in results]
+    proofs = [prove_trained(*args, train, n) for *args, n in zip(initial_states, trained_states, counted)]
     event = {"event": "run", "train": train, "calibrate": calibrate, "test": test}
     share = len(runs)
     return [_experiment(store, store.new_id(run.preset), run.preset, run.config, run.seed, None, train,
                         calibrate, test, {**event, "seed": run.seed}, device, mnist, False, run.extra_record,
                         score_on, None, eval_workers,
-                        trained=Trained(state, seconds / share, compile_seconds / share, share))
-            for run, state in zip(runs, trained_states)]
+                        trained=Trained(state, seconds / share, compile_seconds / share, share, proof))
+            for run, state, proof in zip(runs, trained_states, proofs)]
 
 
 def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,

@@ -44,6 +44,8 @@ class RunResult:
     voltages, thetas : float (image, step, recorded neuron) in mV, or None.
     input_counts : int32 (image, input neuron) input spikes per image, or None.
     seconds : wall-clock seconds spent in the binary.
+    images_learned : images the simulation itself counted as presented with learning on
+        (the full model's ``images_learned``; 0 for the evaluation model).
     """
 
     state: NetworkState
@@ -56,6 +58,7 @@ class RunResult:
     input_counts: np.ndarray | None = None
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    images_learned: int = 0
 
     def spike_raster(self) -> np.ndarray:
         """Bool array (image, step, neuron) of Y spikes."""
@@ -166,11 +169,32 @@ def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str,
                           preexec_fn=_die_with_parent)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise BinaryError(
-            f"the compiled network in {project} failed (exit {proc.returncode}): "
-            f"{(proc.stderr or proc.stdout).strip()[-2000:]}"
-        )
+        said = (proc.stderr or proc.stdout).strip()[-2000:]
+        if proc.returncode < 0:
+            name = signal.Signals(-proc.returncode).name if -proc.returncode in signal.valid_signals() else "?"
+            said = said or f"killed by {name}; its compiled project may be damaged"
+        raise BinaryError(f"the compiled network in {project} failed (exit {proc.returncode}): "
+                          f"{said or 'it printed nothing'}")
+    unread = unread_inputs(proc.stderr)
+    if unread:  # Brian2 leaves such a variable at its initial value and exits 0
+        raise BinaryError(f"the compiled network in {project} did not take its input: {unread[0]}")
     return BinaryRun(manifest, results, seconds)
+
+
+#: What Brian2's standalone binary prints when it cannot set a variable from its command line.
+_UNREAD_INPUT = re.compile(r"^(Error reading '.*|Could not read '.*|.*does not match expected size.*)$", re.M)
+
+
+def unread_inputs(stderr: str) -> list[str]:
+    """The lines of a binary's stderr that say a command-line input was not read."""
+    return [m.group(0).strip() for m in _UNREAD_INPUT.finditer(stderr or "")]
+
+
+def check_images_learned(counted: int, expected: int, project: Path) -> None:
+    """Raise unless the simulation counted ``expected`` learning images (its own proof that it trained)."""
+    if counted != expected:
+        raise BinaryError(f"the compiled network in {project} counted {counted} images with learning on, "
+                          f"where {expected} were given; nothing of this run is used")
 
 
 def summed_profile(profiles) -> dict[str, float]:
@@ -358,10 +382,14 @@ class CompiledNetwork:
             th = read("record_theta").reshape(total, slots)[: n_real * steps, :n_rec]
             voltages = v.reshape(n_real, steps, n_rec)
             thetas = th.reshape(n_real, steps, n_rec)
+        learned = 0
+        if "images_learned" in manifest["outputs"]:
+            learned = int(round(float(read("images_learned")[0]))) if read("images_learned").size else -1
+            check_images_learned(learned, n_real if learning else 0, self.project_)
         profile = binary.profile()
         binary.clean()
         return RunResult(new_state, counts, image, step, neuron, voltages, thetas, input_counts,
-                         seconds, extra={"profile": profile})
+                         seconds, extra={"profile": profile}, images_learned=learned)
 
     def _concatenate(self, parts: list[RunResult], state: NetworkState, n_images: int) -> RunResult:
         cfg = self.config
@@ -388,4 +416,5 @@ class CompiledNetwork:
             seconds=sum(p.seconds for p in parts),
             extra={"time_per_image": cfg.time_per_image, "n_images": n_images,
                    "profile": summed_profile(p.extra.get("profile", {}) for p in parts)},
+            images_learned=sum(p.images_learned for p in parts),
         )

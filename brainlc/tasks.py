@@ -252,11 +252,16 @@ def execute_together(tasks: list[Task], store_root: str) -> list[dict]:
             locks.enter_context(store.task_lock(key))
         finished = finished_results(store)
         todo = [task for task in tasks if not is_finished(task, finished)]
-        first = todo[0] if todo else None
-        saved = run_new_together(
-            [NewRun(t.preset, t.config, t.seed, {"task": t.key}) for t in todo], store,
-            first.train, first.calibrate, first.test, first.device, _mnist(), first.score_on,
-            eval_workers=1) if todo else []
+        if len(todo) == 1:  # the others were finished by another command: it trains alone
+            saved = [_compute(todo[0], store, [])]
+        elif todo:
+            first = todo[0]
+            saved = run_new_together(
+                [NewRun(t.preset, t.config, t.seed, {"task": t.key}) for t in todo], store,
+                first.train, first.calibrate, first.test, first.device, _mnist(), first.score_on,
+                eval_workers=1)
+        else:
+            saved = []
     seconds = time.perf_counter() - start
     by_key = {task.key: version for task, version in zip(todo, saved)}
     summaries = []
@@ -264,7 +269,7 @@ def execute_together(tasks: list[Task], store_root: str) -> list[dict]:
         if task.key in by_key:
             version = by_key[task.key]
             summaries.append({"id": version.id, "version": version.version, "accuracy": version.record["accuracy"],
-                              "seconds": seconds / len(todo)})
+                              "seconds": seconds / len(todo), "trained_together": len(todo)})
         else:
             last = _latest(finished[task.key])
             summaries.append({"id": last.network_id, "version": last.version, "accuracy": last.record["accuracy"],

@@ -28,7 +28,7 @@ from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
 from .leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
-from .simulation import RunResult, check_key, checked_input, invoke_binary
+from .simulation import RunResult, check_images_learned, check_key, checked_input, invoke_binary
 from .state import NetworkState
 from .topology import build_connectivity
 
@@ -128,6 +128,11 @@ class ReplicaTrainer:
         per_replica = {"X": cfg.n_input, "Y": cfg.n_output, "F": cfg.channels,
                        "XY": conn.xy_pre.size, "YY": conn.yy_pre.size}
         names = self.manifest_["parameters"]
+        if self.replicas == 1:  # compiled as one network: its hyper-parameters and key are shared
+            out = parameter_values(configs[0], names)
+            if self.input_mode == "poisson":
+                out.update({"X.rng_key": float(seeds[0]), "X.first_image": float(first_images[0])})
+            return out
         values = [parameter_values(c, names) for c in configs]
         out = {name: np.repeat([v[name] for v in values], per_replica[name.partition(".")[0]]) for name in names}
         if self.input_mode == "poisson":
@@ -161,6 +166,9 @@ class ReplicaTrainer:
         binary = invoke_binary(self.project_, self.manifest_, tmp, arrays,
                                self._parameters(configs, seeds, first_images), {})
         try:
+            learned = binary.read("images_learned")
+            learned = int(round(float(learned[0]))) if learned.size else -1
+            check_images_learned(learned, n_real if learning else 0, self.project_)
             w_xy = np.split(binary.read("w_xy"), r)
             w_yy = np.split(binary.read("w_yy"), r) if states[0].w_yy.size else [s.w_yy.copy() for s in states]
             theta = np.split(binary.read("theta"), r)
@@ -176,7 +184,7 @@ class ReplicaTrainer:
                 counts = np.zeros((n_real, n_out), dtype=np.int32)
                 np.add.at(counts, (image, neuron), 1)
                 results.append(RunResult(NetworkState(w_xy[k], w_yy[k], theta[k]), counts, image, at, neuron,
-                                         seconds=binary.seconds))
+                                         seconds=binary.seconds, images_learned=learned))
             return results
         finally:
             binary.clean()
@@ -189,4 +197,5 @@ def _concatenate(parts: list[RunResult], state: NetworkState, cfg: NetworkConfig
     counts = np.concatenate([p.spike_counts for p in parts]) if parts else np.zeros((0, cfg.n_output), np.int32)
     return RunResult(state=state, spike_counts=counts, spike_image=cat("spike_image"), spike_step=cat("spike_step"),
                      spike_neuron=cat("spike_neuron"), seconds=sum(p.seconds for p in parts),
+                     images_learned=sum(p.images_learned for p in parts),
                      extra={"time_per_image": cfg.time_per_image, "n_images": n_images})
