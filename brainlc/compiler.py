@@ -146,16 +146,69 @@ def make_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: What a compiled binary runs on, besides its command line: the binary and the static
+#: arrays (the index maps, and every other array fixed at compile time).
+RUNTIME_FILES = ("main", "static_arrays")
+
+
+def runtime_files(project: Path, binary: str = "main") -> list[Path]:
+    """The files a compiled project's binary reads when it runs, sorted."""
+    files = [project / binary] if (project / binary).is_file() else []
+    static = project / "static_arrays"
+    if static.is_dir():
+        files += sorted(path for path in static.iterdir() if path.is_file())
+    return files
+
+
+def checksums(project: Path, binary: str = "main") -> dict[str, str]:
+    """SHA-256 of each of :func:`runtime_files`, by path relative to the project."""
+    out = {}
+    for path in runtime_files(project, binary):
+        with open(path, "rb") as handle:
+            out[str(path.relative_to(project))] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return out
+
+
+def damage(project: Path, manifest: dict) -> str | None:
+    """What is wrong with a compiled project's files, or None when they are as built."""
+    recorded = manifest.get("checksums")
+    if not isinstance(recorded, dict) or manifest.get("binary", "main") not in recorded:
+        return "it records no checksums"
+    found = checksums(project, manifest.get("binary", "main"))
+    for name in sorted(set(recorded) | set(found)):
+        if name not in found:
+            return f"{name} is missing"
+        if name not in recorded:
+            return f"{name} was added"
+        if found[name] != recorded[name]:
+            return f"{name} changed since it was built"
+    return None
+
+
 def load_manifest(project: Path) -> dict | None:
-    """The manifest of a complete compiled project, or None."""
+    """The manifest of a complete compiled project, or None (not built, or interrupted while
+    building: the manifest is written last)."""
     path = project / MANIFEST
     if not path.is_file():
         return None
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
-    if not (project / manifest.get("binary", "main")).is_file():
+    if not isinstance(manifest, dict) or not (project / manifest.get("binary", "main")).is_file():
+        return None
+    return manifest
+
+
+def intact_manifest(project: Path) -> dict | None:
+    """:func:`load_manifest`, if the project's files are exactly as built; a damaged project
+    is said so in one line (it is then built again)."""
+    manifest = load_manifest(project)
+    if manifest is None:
+        return None
+    problem = damage(project, manifest)
+    if problem is not None:
+        log.warning("the compiled project %s is damaged (%s): compiling it again", project, problem)
         return None
     return manifest
 
@@ -165,27 +218,29 @@ def compile_project(spec: BuildSpec, root: Path | None = None,
     """Compile ``spec`` unless cached; returns (project folder, manifest, seconds spent).
 
     ``conn``: the network's index maps, if the caller built them already. Seconds spent is
-    0 when the project came from the cache.
+    0 when the project came from the cache. A cached project is used only when its binary
+    and static arrays have the checksums recorded when it was built.
     """
     root = cache_root() if root is None else root
     conn = build_connectivity(spec.config) if conn is None else conn
     toolchain = devices.toolchain(spec.device)
     project = root / project_key(spec, toolchain, conn)
-    manifest = load_manifest(project)
+    manifest = intact_manifest(project)
     if manifest is not None:
         return project, manifest, 0.0
     cfg = spec.config
     what = f"{cfg.architecture} {cfg.channels}x{cfg.kernel}x{cfg.kernel} network for {spec.device}"
     with _locked(root / f"{project.name}.lock", what):
         manifest = load_manifest(project)  # another process may have built it meanwhile
-        if manifest is not None:
+        if manifest is not None and damage(project, manifest) is None:
             return project, manifest, 0.0
         log.info("compiling the %s into %s (once per network shape; %s)", what, project,
                  "about 10-60 s on the CPU" if spec.device == "cpp" else "minutes")
         start = time.perf_counter()
         if project.exists():
-            shutil.rmtree(project)  # an interrupted build: start again
+            shutil.rmtree(project)  # an interrupted or damaged build: start again
         manifest = _build_with_brian(spec, project, toolchain, conn)
+        manifest["checksums"] = checksums(project, manifest["binary"])
         (project / f"{MANIFEST}.tmp").write_text(json.dumps(manifest, indent=1))
         os.replace(project / f"{MANIFEST}.tmp", project / MANIFEST)
         return project, manifest, time.perf_counter() - start

@@ -32,6 +32,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import compile_guard
 from .errors import BrainlcError
 
 DEVICES = ("cpp", "cuda")
@@ -80,6 +81,7 @@ _CHANGED_PREFS = (
     "codegen.cpp.library_dirs",
     "codegen.cpp.runtime_library_dirs",
     "devices.cpp_standalone.extra_make_args_unix",
+    "devices.cpp_standalone.make_cmd_unix",
     "devices.cpp_standalone.openmp_threads",
 )
 _saved_prefs: dict = {}
@@ -242,6 +244,8 @@ def activate(device: str, project: Path, jobs: int, cuda_capability: float | Non
     if problem:
         raise DeviceError(problem)
     _saved_prefs.update({name: prefs[name] for name in _CHANGED_PREFS})
+    # make and its compilers die with this process, also after kill -9 (brainlc.compile_guard)
+    prefs.devices.cpp_standalone.make_cmd_unix = compile_guard.command(os.getpid())
     prefs.codegen.cpp.extra_compile_args_gcc = [*GCC_FLAGS, CPP_STANDARD[device]]
     if device == "cpp":
         set_device("cpp_standalone", build_on_run=False, directory=str(project))

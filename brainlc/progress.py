@@ -48,12 +48,14 @@ class Progress:
                           f"{rate:7.1f} images/s {eta}")
         self.stream.flush()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         self.seconds = time.perf_counter() - self.start
         if not self.enabled:
             return
         if self.interactive:
             self.stream.write("\n")
+        elif exc_type is not None:  # a phase that failed is not reported as done
+            return
         else:
             self.stream.write(f"{self.label}: {self.done} images in {self.seconds:.1f} s "
                               f"({self._rate():.0f} images/s)\n")

@@ -165,8 +165,12 @@ def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str,
     results.mkdir(exist_ok=True)
     command = [str(project / manifest["binary"]), "--results_dir", f"{results}/", *args]
     start = time.perf_counter()
-    proc = subprocess.run(command, cwd=project, env=dict(os.environ, **env), capture_output=True, text=True,
-                          preexec_fn=_die_with_parent)
+    try:
+        proc = subprocess.run(command, cwd=project, env=dict(os.environ, **env), capture_output=True,
+                              text=True, errors="replace", preexec_fn=_die_with_parent)
+    except OSError as exc:  # e.g. a damaged binary: "Exec format error"
+        raise BinaryError(f"the compiled network in {project} could not start: {exc.strerror or exc}; "
+                          "delete that folder and it is compiled again") from None
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         said = (proc.stderr or proc.stdout).strip()[-2000:]

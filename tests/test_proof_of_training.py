@@ -9,7 +9,6 @@ from brainlc.presets import load_preset
 from brainlc.simulation import BinaryError, CompiledNetwork, invoke_binary, unread_inputs
 from brainlc.state import NetworkState, initial_state
 from brainlc.store import Store
-from brainlc.tasks import Task, execute, execute_together
 from brainlc.topology import build_connectivity
 
 SIZES = {"train": 20, "calibrate": 100, "test": 20}
@@ -30,21 +29,6 @@ def test_a_group_of_one_trains_exactly_as_a_network_alone(tmp_path):
     proof = together.record["history"][-1]["trained"]
     assert proof["images_counted"] == 20 and proof["xy_weights_changed"] > 0
     assert alone.record["history"][-1]["trained"]["images_counted"] == 20
-
-
-def test_a_group_partly_finished_by_another_command_trains_the_rest_alone(tmp_path):
-    store = tmp_path / "shared"
-    tasks = [Task("lc-25-k12", seed, **SIZES) for seed in (1, 2, 3)]
-    for task in tasks[:2]:  # the other command's group covered seeds 1 and 2
-        execute(task, str(store))
-    summaries = execute_together(tasks, str(store))
-    assert [s.get("by_another", False) for s in summaries] == [True, True, False]
-    assert summaries[2]["trained_together"] == 1
-    saved = Store(store).load(summaries[2]["id"])
-    reference = Store(tmp_path / "alone").load(execute(tasks[2], str(tmp_path / "alone"))["id"])
-    _same(saved, reference)
-    assert saved.record["history"][-1]["trained"]["images_counted"] == 20
-    assert "trained_together" not in saved.record["history"][-1]
 
 
 def test_prove_trained_refuses_a_miscounted_or_unchanged_training():

@@ -315,3 +315,158 @@ def test_a_killed_first_save_leaves_no_entry(store, monkeypatch):
         s.save("fresh-1", saved.preset, saved.config, 0, saved.state, saved.record, None, None)
     assert "fresh-1" not in s.ids() and not (root / "fresh-1").exists()
     assert not any((root / STAGING).iterdir())
+
+
+# ------------------------------------------------------------------ the compile cache checks itself
+def _damaged(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "zeros":
+        path.write_bytes(bytes(len(data)))
+    elif how == "half":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "random":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, len(data), dtype=np.uint8).tobytes())
+    else:  # one flipped bit
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+
+
+@pytest.fixture(scope="module")
+def tiny_project(tmp_path_factory):
+    """A compiled lc-25-k12 project (2 images per invocation) in a cache of its own, and its output."""
+    from brainlc.presets import load_preset
+    from brainlc.simulation import CompiledNetwork
+    from brainlc.state import initial_state
+
+    cache = tmp_path_factory.mktemp("cache")
+    config = load_preset("lc-25-k12").config
+    net = CompiledNetwork(config, images_per_run=2, cache_dir=cache).compile()
+    state = initial_state(config, net.connectivity_, 0)
+    rates = np.random.default_rng(1).uniform(0, 60, (2, config.n_input))
+    result = net.run(state, learning=True, rates=rates, seed=5)
+    return cache, config, state, rates, result
+
+
+def _rerun(tiny_project):
+    from brainlc.simulation import CompiledNetwork
+
+    cache, config, state, rates, _ = tiny_project
+    net = CompiledNetwork(config, images_per_run=2, cache_dir=cache).compile()
+    return net, net.run(state, learning=True, rates=rates, seed=5)
+
+
+@pytest.mark.parametrize("how", ["empty", "zeros", "half", "random", "bit"])
+def test_every_damage_of_every_file_a_binary_runs_on_is_detected(tiny_project, how, tmp_path):
+    from brainlc.compiler import damage, load_manifest, runtime_files
+
+    cache = tiny_project[0]
+    (project,) = [p for p in cache.iterdir() if p.is_dir()]
+    manifest = load_manifest(project)
+    files = runtime_files(project)
+    assert {f.name for f in files} >= {"main", "_static_array__array_XY_sources", "_static_array__array_XY_targets"}
+    assert damage(project, manifest) is None
+    for path in files:
+        if path.stat().st_size == 0 and how in ("half", "bit", "empty", "zeros", "random"):
+            continue  # nothing to damage in an empty array
+        keep = tmp_path / "keep"
+        shutil.copy2(path, keep)
+        _damaged(path, how)
+        try:
+            if path.read_bytes() != keep.read_bytes():
+                assert damage(project, manifest) == f"{path.relative_to(project)} changed since it was built", path
+        finally:
+            shutil.copy2(keep, path)
+    assert damage(project, manifest) is None
+    extra = project / "static_arrays" / "_static_array__extra"
+    extra.write_bytes(b"1")
+    assert damage(project, manifest) == "static_arrays/_static_array__extra was added"
+    extra.unlink()
+    assert damage(project, {**manifest, "checksums": None}) == "it records no checksums"
+
+
+@pytest.mark.parametrize("victim", ["main", "static_arrays/_static_array__array_XY_sources"])
+def test_a_damaged_project_is_rebuilt_in_one_line_and_gives_the_same_network(tiny_project, victim, caplog):
+    import logging
+
+    cache, _, _, _, before = tiny_project
+    (project,) = [p for p in cache.iterdir() if p.is_dir()]
+    _damaged(project / victim, "zeros" if victim != "main" else "half")
+    with caplog.at_level(logging.INFO, logger="brainlc"):
+        net, after = _rerun(tiny_project)
+    said = [r.getMessage() for r in caplog.records]
+    assert any(f"is damaged ({victim} changed since it was built): compiling it again" in m for m in said), said
+    assert net.compile_seconds_ > 0
+    for key in ("w_xy", "theta"):
+        assert np.array_equal(getattr(before.state, key), getattr(after.state, key))
+    assert np.array_equal(before.spike_counts, after.spike_counts)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="brainlc"):
+        assert _rerun(tiny_project)[0].compile_seconds_ == 0.0  # intact again: used as it is
+    assert not caplog.records
+
+
+def _processes_in(folder: Path) -> list[str]:
+    """Command lines of the processes whose working folder is under ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(proc / "cwd")).is_relative_to(folder):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue
+    return found
+
+
+def test_kill_9_while_compiling_kills_the_compiler_and_the_half_build_is_never_used(tmp_path):
+    from brainlc.compiler import MANIFEST
+
+    cache = tmp_path / "cache"
+    code = ("from brainlc.presets import load_preset; from brainlc.simulation import CompiledNetwork; "
+            f"CompiledNetwork(load_preset('lc-25-k8').config, images_per_run=3, cache_dir={str(cache)!r}).compile()")
+    env = dict(os.environ, CCACHE_DISABLE="1")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("cc1plus" in c or "g++" in c for c in _processes_in(cache)):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the compile ended before the compiler was seen"
+    assert any("g++" in c or "cc1plus" in c for c in _processes_in(cache))
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and _processes_in(cache):
+        time.sleep(0.05)
+    assert _processes_in(cache) == [], "make or g++ outlived the command"
+    (project,) = [p for p in cache.iterdir() if p.is_dir()]
+    assert not (project / MANIFEST).exists()  # the half build is never taken for a project
+    from brainlc.compiler import load_manifest
+
+    assert load_manifest(project) is None
+
+
+# ------------------------------------------------------------------ a group partly finished by another command
+def test_a_group_partly_finished_by_another_command_trains_the_rest_alone(tmp_path):
+    """The second of two reproductions with --train-together 3 finds 2 of its group's 3 tasks
+    finished by the first: the third trains alone, exactly as a separate run."""
+    from brainlc.tasks import Task, execute, execute_together
+
+    def same(a, b) -> None:
+        for key in ("w_xy", "w_yy", "theta"):
+            assert np.array_equal(getattr(a.state, key), getattr(b.state, key)), key
+        assert a.record["accuracy"] == b.record["accuracy"]
+
+    store = tmp_path / "shared"
+    tasks = [Task("lc-25-k12", seed, 20, 100, 20) for seed in (1, 2, 3)]
+    for task in tasks[:2]:  # the other command's group covered seeds 1 and 2
+        execute(task, str(store))
+    summaries = execute_together(tasks, str(store))
+    assert [s.get("by_another", False) for s in summaries] == [True, True, False]
+    assert summaries[2]["trained_together"] == 1
+    saved = Store(store).load(summaries[2]["id"])
+    reference = Store(tmp_path / "alone").load(execute(tasks[2], str(tmp_path / "alone"))["id"])
+    same(saved, reference)
+    assert saved.record["history"][-1]["trained"]["images_counted"] == 20
+    assert saved.state.theta.max() > 0
+    assert "trained_together" not in saved.record["history"][-1]
