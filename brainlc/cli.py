@@ -160,19 +160,39 @@ def _paper(preset: str) -> dict:
 
 
 # ------------------------------------------------------------------ commands
+def _settings(settings: list[str]) -> dict:
+    """``--set NAME=VALUE`` options as a dict; a name given twice is refused."""
+    from .overrides import OverrideError, parse_override
+
+    overrides: dict = {}
+    for text in settings:
+        name, value = parse_override(text)
+        if name in overrides:
+            raise OverrideError(f"--set {name} is given twice ({overrides[name]} and {value})")
+        overrides[name] = value
+    return overrides
+
+
 def _config_with(preset, settings: list[str], competition: str | None):
     """The preset's configuration with ``--set NAME=VALUE`` and ``--competition`` applied."""
-    from .overrides import check_overrides, parse_override
+    from .overrides import check_overrides
 
-    overrides = dict(parse_override(text) for text in settings)
+    overrides = _settings(settings)
     if competition is not None:
         overrides["competition"] = competition
     return check_overrides(preset.config, overrides)
 
 
+def _warn_unusual(configs) -> None:
+    """One warning line for each legal but unusual value of the networks about to be made."""
+    for note in dict.fromkeys(note for config in configs for note in config.unusual()):
+        print(f"brainlc: warning: {note}; going on", file=sys.stderr)
+
+
 def cmd_run(args) -> int:
     preset = load_preset(args.preset)
     config = _config_with(preset, args.set, args.competition)
+    _warn_unusual([config])
     check_output_path(args.json, (".json",), "--json")
     store = Store(args.store)
     from .experiment import run_new  # checks sizes, seed, store and device before any work
@@ -430,6 +450,9 @@ def cmd_reproduce(args) -> int:
     unknown = [r for r in chosen if r not in rows]
     if unknown:
         raise PresetError(f"--rows: {', '.join(unknown)} not in the paper's table ({', '.join(rows)})")
+    repeated = sorted({r for r in chosen if chosen.count(r) > 1})
+    if repeated:
+        raise PresetError(f"--rows: {', '.join(repeated)} given more than once (each row is one set of networks)")
     out, store, seeds = _campaign_setup(args, ("runs.nc", "table.md"))
     tasks = table_tasks(chosen, seeds, args.train, args.calibrate, args.test, args.device)
 
@@ -446,18 +469,26 @@ def cmd_reproduce(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .overrides import OverrideError, check_overrides, parse_override, parse_range
+    from .overrides import OverrideError, check_overrides, parse_range
     from .sweep import collect_grid, grid_tasks, original_runs, sweep_figure
 
     preset = load_preset(args.preset)
     axes = dict(parse_range(text) for text in args.param)
     if len(axes) != len(args.param):
         raise OverrideError("--param: a parameter is given twice")
-    base = dict(parse_override(text) for text in args.set)
+    base = _settings(args.set)
+    both = sorted(set(axes) & set(base))
+    if both:
+        raise OverrideError(f"{', '.join(both)}: both swept (--param) and fixed (--set)")
+    configs = [check_overrides(preset.config, base)]
     for name, values in axes.items():  # every value must make a valid network, before any work
         for value in values:
-            check_overrides(preset.config, {**base, name: value})
+            configs.append(check_overrides(preset.config, {**base, name: value}))
+    _warn_unusual(configs)
     readouts = ("vote", "linear")
+    csv_path = Path(args.original_runs) if args.original_runs else _original_runs_csv()
+    if not csv_path.is_file():
+        raise ProtocolError(f"--original-runs {csv_path}: no such file")
     out, store, seeds = _campaign_setup(args, ("sweep.nc", *(f"sweep-{m}.png" for m in readouts)))
     tasks = grid_tasks(preset.name, axes, seeds, args.train, args.calibrate, args.test, base, args.device,
                        args.score_on)
@@ -466,9 +497,7 @@ def cmd_sweep(args) -> int:
     ds = collect_grid(tasks, axes, seeds, store, readouts)
     _write_dataset(ds, out / "sweep.nc")
     if len(axes) <= 2:
-        csv_path = Path(args.original_runs) if args.original_runs else _original_runs_csv()
-        original = original_runs(csv_path, check_overrides(preset.config, base), list(axes), args.train) \
-            if csv_path else {}
+        original = original_runs(csv_path, check_overrides(preset.config, base), list(axes), args.train)
         from .plots import save_figure
 
         for m in readouts:
@@ -483,24 +512,28 @@ def cmd_sweep(args) -> int:
     return _finish_campaign(report)
 
 
-def _original_runs_csv() -> Path | None:
-    """The original's saved runs, if this is a checkout with ../shared/reference beside it."""
+def _original_runs_csv() -> Path:
+    """The original's saved runs: ``$BRAINLC_ORIGINAL_RUNS``, else the table packaged with brainlc."""
     env = os.environ.get("BRAINLC_ORIGINAL_RUNS")
     if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[2] / "shared" / "reference" / "original-saved-runs.csv"
-    return here if here.is_file() else None
+        path = Path(env)
+        if not path.is_file():
+            raise ProtocolError(f"BRAINLC_ORIGINAL_RUNS={env}: no such file")
+        return path
+    from .sweep import packaged_original_runs
+
+    return packaged_original_runs()
 
 
 def cmd_curve(args) -> int:
     from .curve import collect_curve, curve_figure, curve_tasks
-    from .overrides import check_overrides, parse_override
+    from .overrides import check_overrides
 
     preset = load_preset(args.preset)
     if args.every < 1 or args.up_to < args.every or args.up_to % args.every:
         raise ProtocolError(f"--up-to ({args.up_to}) must be a positive multiple of --every ({args.every})")
-    base = dict(parse_override(text) for text in args.set)
-    check_overrides(preset.config, base)
+    base = _settings(args.set)
+    _warn_unusual([check_overrides(preset.config, base)])
     args.train = args.up_to
     out, store, seeds = _campaign_setup(args, ("curve.nc", "curve.png"))
     tasks = curve_tasks(preset.name, args.every, args.up_to, seeds, args.calibrate, args.test, base, args.device,
@@ -677,7 +710,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="a fixed change to the preset for every point (repeatable)")
     p.add_argument("--original-runs", default=None, metavar="FILE.csv",
                    help="the original's saved runs to draw beside (default: $BRAINLC_ORIGINAL_RUNS, else "
-                        "../shared/reference/original-saved-runs.csv of a checkout)")
+                        "the table of its 680 saved runs packaged with brainlc)")
     p = command("curve", "accuracy against training images (calibrated and tested at every step)",
                 [campaign, scoring, device], cmd_curve)
     p.add_argument("preset", help=f"preset name ({presets}) or a .toml file")

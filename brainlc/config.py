@@ -58,6 +58,75 @@ class ConfigError(BrainlcError, ValueError):
 
 
 @dataclass(frozen=True)
+class Bound:
+    """The valid range of one numeric hyper-parameter, in its unit, and why.
+
+    ``low`` and ``high`` are included unless ``low_open`` / ``high_open``; NaN is never
+    valid, and an infinity only where a bound is that infinity.
+    """
+
+    low: float
+    high: float
+    unit: str
+    reason: str
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return bool(above and below)  # False for NaN
+
+    def describe(self) -> str:
+        def number(x: float) -> str:
+            return {math.inf: "inf", -math.inf: "-inf"}.get(x, f"{x:g}")
+
+        unit = f" {self.unit}" if self.unit else ""
+        return (f"{'(' if self.low_open else '['}{number(self.low)}, {number(self.high)}"
+                f"{')' if self.high_open else ']'}{unit}")
+
+
+_TAU = Bound(0.1, 1e12, "ms", "under 0.1 ms a trace decays by e^-10 within one 1 ms step; a finite time constant")
+_VOLTAGE = Bound(-1000.0, 1000.0, "mV", "a finite membrane potential within ±1 V")
+_LEARNING_RATE = Bound(0.0, 1.0, "mV", "X->Y weights live in [0, 1] mV: a step above 1 crosses the whole range "
+                       "in one spike, a negative one inverts the rule")
+_COMPETITION_STEP = Bound(-1e3, 1e3, "mV", "a finite competition learning step; beyond ±10³ mV per spike pair one "
+                          "pair swamps every input")
+
+#: The valid range of every numeric hyper-parameter (``time_per_image`` and ``refractory``
+#: are also bounded by each other, ``kernel`` by ``crop``, and the voltages by the threshold).
+VALID_RANGES: dict[str, Bound] = {
+    "channels": Bound(1, 100_000, "", "at least one channel"),
+    "kernel": Bound(1, 28, "pixels", "a receptive field within the 28 x 28 MNIST image"),
+    "stride": Bound(1, 28, "pixels", "a step between receptive fields within the 28 x 28 image"),
+    "crop": Bound(1, 28, "pixels", "MNIST images are 28 x 28 pixels"),
+    "time_per_image": Bound(1, 100_000, "steps", "at least one 1 ms step per image"),
+    "mean_weight": Bound(0.0, 1.0, "mV", "X->Y weights live in [0, 1] mV, so does their mean", low_open=True),
+    "c_w": Bound(-1e4, 1e4, "mV", "a finite competition weight; beyond ±10⁴ mV it swamps every other input"),
+    "c_w_min": Bound(-math.inf, 1e4, "mV", "a lower clamp of the trained competition weights (-inf: none)"),
+    "c_w_max": Bound(-1e4, math.inf, "mV", "an upper clamp of the trained competition weights (inf: none)"),
+    "a_plus": _COMPETITION_STEP,
+    "a_minus": _COMPETITION_STEP,
+    "tau_plus": _TAU,
+    "tau_minus": _TAU,
+    "weight_decay": Bound(-1e3, 1e3, "mV", "a finite change of every competition weight per learning step"),
+    "refractory": Bound(0, 100_000, "steps", "a non-negative number of steps"),
+    "intensity": Bound(0.0, 1000.0, "Hz", "a white pixel fires at most once per 1 ms step (probability rate x dt "
+                       "<= 1), and at 0 Hz no input reaches the network", low_open=True),
+    "tau_membrane": _TAU,
+    "v_rest": _VOLTAGE,
+    "v_reset": _VOLTAGE,
+    "v_threshold": _VOLTAGE,
+    "theta_plus": Bound(0.0, 100.0, "mV", "θ grows with each spike (a negative step lowers the threshold without "
+                        "end); above 100 mV one spike silences a neuron for good"),
+    "tau_theta": Bound(0.1, math.inf, "ms", "under 0.1 ms θ is gone within one step (inf: θ never decays)"),
+    "tau_input_trace": _TAU,
+    "nu_depression": _LEARNING_RATE,
+    "nu_potentiation": _LEARNING_RATE,
+}
+
+
+@dataclass(frozen=True)
 class NetworkConfig:
     """Hyper-parameters of one network (units in the module docstring).
 
@@ -108,23 +177,45 @@ class NetworkConfig:
             object.__setattr__(self, "stride", 1)
         if self.refractory is None:
             object.__setattr__(self, "refractory", DEFAULT_REFRACTORY[self.architecture])
-        for name in ("channels", "kernel", "stride", "crop", "time_per_image"):
+        if not isinstance(self.competition_trainable, bool):
+            raise ConfigError(f"competition_trainable must be true or false, got {self.competition_trainable!r}")
+        for name in ("channels", "kernel", "stride", "crop", "time_per_image", "refractory"):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"{name} must be an integer, got {value!r}")
+        if not isinstance(self.dt, (int, float)) or isinstance(self.dt, bool) or self.dt != 1.0:
+            raise ConfigError(f"only dt = 1 ms is supported (the original's time step), got {self.dt!r}")
+        for name, bound in VALID_RANGES.items():
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ConfigError(f"{name} must be a number, got {value!r}")
+            if not bound.contains(value):
+                shown = f"{value:g}" if isinstance(value, float) else str(value)
+                raise ConfigError(f"{name}={shown} is outside its valid range {bound.describe()}: {bound.reason}")
         if self.kernel > self.crop:
             raise ConfigError(f"kernel {self.kernel} is larger than the crop {self.crop}")
-        if not isinstance(self.refractory, int) or self.refractory < 0:
-            raise ConfigError(f"refractory must be a non-negative integer, got {self.refractory!r}")
-        if self.dt != 1.0:
-            raise ConfigError("only dt = 1 ms is supported (the original's time step)")
-        if not self.mean_weight > 0:
-            raise ConfigError(f"mean_weight must be positive, got {self.mean_weight}")
+        if self.refractory > self.time_per_image:
+            raise ConfigError(f"refractory={self.refractory} steps is longer than an image "
+                              f"(time_per_image={self.time_per_image})")
+        for name in ("v_rest", "v_reset"):
+            if not getattr(self, name) < self.v_threshold:
+                raise ConfigError(f"{name}={getattr(self, name)!r} mV must be below v_threshold={self.v_threshold!r} "
+                                  "mV (at or above it a neuron fires at every step)")
         if not self.c_w_min <= self.c_w_max:
             raise ConfigError(f"c_w_min {self.c_w_min} is above c_w_max {self.c_w_max}")
-        for name in ("tau_plus", "tau_minus", "tau_membrane", "tau_theta", "tau_input_trace"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+
+    def unusual(self) -> list[str]:
+        """Legal values that change what kind of network this is, one sentence each."""
+        notes = []
+        if self.c_w > 0:
+            notes.append(f"c_w={self.c_w:g} mV > 0 makes the competition excitatory")
+        if self.competition_trainable and self.c_w_max > 0:
+            notes.append(f"c_w_max={self.c_w_max:g} mV > 0 lets the trained competition become excitatory")
+        if self.competition_trainable and self.weight_decay < 0:
+            notes.append(f"weight_decay={self.weight_decay:g} < 0 makes the competition weights grow at every step")
+        if self.nu_depression == 0 and self.nu_potentiation == 0:
+            notes.append("nu_depression = nu_potentiation = 0: the X->Y weights do not learn")
+        return notes
 
     # ----------------------------------------------------------------- derived sizes
     @property

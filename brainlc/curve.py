@@ -55,7 +55,8 @@ def curve_figure(ds: xr.Dataset) -> Figure:
             ax.fill_between(x, mean - std, mean + std, alpha=0.2)
     ax.set_xlabel("training images")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{ds.attrs.get('preset', '')}: learning curve ({ds.sizes['seed']} seeds; "
+    seeds = ds.sizes["seed"]
+    ax.set_title(f"{ds.attrs.get('preset', '')}: learning curve ({seeds} seed{'s' * (seeds != 1)}; "
                  f"{ds.attrs.get('calibrate')} calibration / {ds.attrs.get('test')} test images per point)",
                  fontsize=9)
     ax.grid(alpha=0.3)

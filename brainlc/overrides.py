@@ -81,4 +81,6 @@ def check_overrides(base: NetworkConfig, overrides: dict[str, Any]) -> NetworkCo
     try:
         return NetworkConfig.from_dict({**base.to_dict(), **overrides})
     except ConfigError as exc:
+        if any(str(exc).startswith(f"{name}=") for name in overrides):  # it names the value already
+            raise OverrideError(str(exc)) from exc
         raise OverrideError(f"{', '.join(f'{k}={v}' for k, v in overrides.items())}: {exc}") from exc

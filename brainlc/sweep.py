@@ -96,6 +96,13 @@ def original_rows(csv_path: Path, config: NetworkConfig) -> list[dict]:
     return rows
 
 
+def packaged_original_runs() -> Path:
+    """The original's 680 saved runs (hyper-parameters and accuracies), packaged with brainlc."""
+    from importlib import resources
+
+    return Path(str(resources.files("brainlc") / "resources" / "original-saved-runs.csv"))
+
+
 def original_runs(csv_path: Path, config: NetworkConfig, names: list[str], train: int | None = None) -> dict:
     """The original's saved runs of the same architecture, as arrays per swept parameter.
 

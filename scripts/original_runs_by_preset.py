@@ -7,7 +7,7 @@ paper's 5,000 training images, and the runs with the preset's own mean_weight an
 The original's vote is the best of its voting methods, chosen on its test set, counted only
 where it was scored on at least ``--min-images`` test images.
 
-    python scripts/original_runs_by_preset.py --csv ../shared/reference/original-saved-runs.csv \
+    python scripts/original_runs_by_preset.py \
         --runs results/table/runs.nc -o results/original-runs-by-preset.md
 """
 
@@ -115,12 +115,15 @@ def _fmt(value: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--csv", type=Path, required=True, help="original-saved-runs.csv")
+    parser.add_argument("--csv", type=Path, default=None,
+                        help="original-saved-runs.csv (default: the table packaged with brainlc)")
     parser.add_argument("--runs", type=Path, default=None, help="a reproduction's runs.nc (optional)")
     parser.add_argument("--min-images", type=int, default=1000, help="fewest test images of a counted score")
     parser.add_argument("-o", "--output", type=Path, required=True, help="Markdown file to write")
     args = parser.parse_args()
-    text = report(args.csv, args.runs, args.min_images)
+    from brainlc.sweep import packaged_original_runs
+
+    text = report(args.csv or packaged_original_runs(), args.runs, args.min_images)
     args.output.write_text(text)
     print(text)
 

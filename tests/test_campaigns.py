@@ -270,7 +270,7 @@ def test_a_sweep_scored_on_validation_images_never_touches_the_test_set(tmp_path
      "calibration + validation images must be at most 10000"),
     (["reproduce", "--rows", "lc-7-k3"], "not in the paper's table"),
     (["sweep", "lc-25-k12", "--param", "nope=1:2:3"], "unknown hyper-parameter 'nope'"),
-    (["sweep", "lc-25-k12", "--param", "mean_weight=-1,0.4"], "mean_weight must be positive"),
+    (["sweep", "lc-25-k12", "--param", "mean_weight=-1,0.4"], "mean_weight=-1 is outside its valid range (0, 1]"),
     (["sweep", "lc-25-k12", "--param", "c_w=1:2"], "START:STOP:COUNT"),
     (["curve", "lc-25-k12", "--every", "300", "--up-to", "1000"], "multiple of --every"),
     (["reproduce", "--seeds", "0"], "--seeds must be at least 1"),
