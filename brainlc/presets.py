@@ -22,6 +22,10 @@ class PresetError(BrainlcError, ValueError):
     """An unknown preset or a malformed preset file."""
 
 
+#: The image counts a preset's ``[protocol]`` table may give.
+PROTOCOL_KEYS = ("train_images", "calibration_images", "test_images")
+
+
 @dataclass(frozen=True)
 class Preset:
     """A named network with its protocol and the paper's numbers."""
@@ -61,21 +65,44 @@ def parse_preset(name: str, text: str, source: str = "") -> Preset:
     paper = data.get("paper", {})
     if not isinstance(protocol, dict) or not isinstance(paper, dict):
         raise PresetError(f"preset file {where}: [protocol] and [paper] must be tables")
+    for key, value in protocol.items():
+        if key not in PROTOCOL_KEYS:
+            raise PresetError(f"preset file {where}: [protocol] {key} is not one of {', '.join(PROTOCOL_KEYS)}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise PresetError(f"preset file {where}: [protocol] {key} = {value!r} is not a number of images")
+    for key, value in paper.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not (0 <= value <= 100 or key == "row" and value >= 0):
+            raise PresetError(f"preset file {where}: [paper] {key} = {value!r} is not an accuracy in percent "
+                              "(a number from 0 to 100)")
+    provenance = data.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise PresetError(f"preset file {where}: [provenance] must be a table")
     return Preset(
         name=name,
         config=config,
         description=str(data.get("description", "")),
         protocol=dict(protocol),
         paper=dict(paper),
-        provenance=str(data.get("provenance", {}).get("source", "")),
+        provenance=str(provenance.get("source", "")),
     )
 
 
 def load_preset(name: str) -> Preset:
     """Load a preset by name (e.g. ``"lc-100-k12"``) or from a path to a TOML file."""
     path = Path(name)
-    if name.endswith(".toml") and path.is_file():
-        return parse_preset(path.stem, path.read_text(), str(path))
+    if name.endswith(".toml"):
+        if not path.is_file():
+            raise PresetError(f"preset file {name}: no such file" if not path.exists() else
+                              f"preset file {name} is not a file")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PresetError(f"preset file {name} is not UTF-8 text (byte {exc.start}); "
+                              "save it as UTF-8") from None
+        except OSError as exc:
+            raise PresetError(f"preset file {name}: {exc.strerror or exc}") from None
+        return parse_preset(path.stem, text, str(path))
     files = _preset_files()
     if name not in files:
         raise PresetError(f"unknown preset {name!r}; known presets: {', '.join(sorted(files))}")

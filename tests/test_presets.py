@@ -68,7 +68,7 @@ def test_unknown_preset_is_a_clear_error(capsys):
     ("[model\narchitecture = 'LC'", "not valid TOML"),
     ("description = 'x'", "no \\[model\\] table"),
     ("[model]\narchitecture = 'LC'\nchannels = 4\nwhatever = 3", "unknown configuration keys: whatever"),
-    ("[model]\narchitecture = 'LC'\nchannels = -4", "channels=-4 is outside its valid range [1, 100000]"),
+    ("[model]\narchitecture = 'LC'\nchannels = -4", "channels=-4 is outside its valid range \\[1, 100000\\]"),
 ])
 def test_malformed_preset_files_are_named_in_the_error(tmp_path, text, message, capsys):
     path = tmp_path / "broken.toml"
