@@ -210,9 +210,21 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _mention_recovered(store: Store) -> None:
+    """One line on stderr when the store holds results whose save failed (``recovered/``)."""
+    from .store import recovered_results
+
+    found = recovered_results(store.root)
+    if found:
+        count = "1 result whose save failed is" if len(found) == 1 else f"{len(found)} results whose save failed are"
+        print(f"brainlc: {count} in {found[0].parent}: add each with 'brainlc import FOLDER' (e.g. {found[0]})",
+              file=sys.stderr)
+
+
 def cmd_list(args) -> int:
     store = Store(args.store)
     ids = store.ids()
+    _mention_recovered(store)
     if not ids:
         print(f"no saved networks in {store.root}")
         return 0
@@ -420,7 +432,8 @@ def _run_or_report(tasks, store, args):
     return EngineReport(total=len(set(tasks)), skipped=done)
 
 
-def _finish_campaign(report) -> int:
+def _finish_campaign(report, store: Store) -> int:
+    _mention_recovered(store)
     if report.failed:
         print(f"brainlc: {len(report.failed)} task(s) failed (the others' results are saved); "
               "run the same command again to retry them:", file=sys.stderr)
@@ -465,7 +478,7 @@ def cmd_reproduce(args) -> int:
     _write_text(out / "table.md", text)
     print(text)
     print(f"written: {out / 'table.md'}, {out / 'runs.nc'} (networks in {store.root})")
-    return _finish_campaign(report)
+    return _finish_campaign(report, store)
 
 
 def cmd_sweep(args) -> int:
@@ -509,7 +522,7 @@ def cmd_sweep(args) -> int:
             where = ", ".join(f"{d}={best[d].values[0]}" for d in best.dims)
             print(f"best {m} ({args.score_on}): {float(mean.max()):.2f} % at {where}")
     print(f"written: {out / 'sweep.nc'} and the figures in {out} (networks in {store.root})")
-    return _finish_campaign(report)
+    return _finish_campaign(report, store)
 
 
 def _original_runs_csv() -> Path:
@@ -549,7 +562,7 @@ def cmd_curve(args) -> int:
         values = ds[f"accuracy_{m}"].mean("seed").values
         print(f"{m}: " + ", ".join(f"{int(i)}: {v:.1f}" for i, v in zip(ds.images.values, values)))
     print(f"written: {out / 'curve.nc'}, {out / 'curve.png'} (networks in {store.root})")
-    return _finish_campaign(report)
+    return _finish_campaign(report, store)
 
 
 def _echo(line: str) -> None:

@@ -13,8 +13,11 @@ with its error and the others go on.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -75,9 +78,26 @@ def _client(scheduler: str | None, workers: int | None):
     if scheduler:
         return Client(scheduler, timeout="20s"), None
     dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-    cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                           dashboard_address=dashboard, silence_logs=40)
+    with _workers_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                               dashboard_address=dashboard, silence_logs=40)
     return Client(cluster), cluster
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c():
+    """Worker processes started meanwhile ignore SIGINT (they inherit SIG_IGN; Python and
+    asyncio then install no handler): Ctrl-C in a terminal reaches every process of its
+    group, and this command, not each worker, stops the campaign and closes the cluster,
+    in one line instead of each worker's KeyboardInterrupt traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _together(networks: int) -> str:

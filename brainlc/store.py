@@ -66,6 +66,7 @@ VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
 STAGING = ".staging"
 LOCKS = ".locks"
 RECOVERED = "recovered"
+PARTIAL = ".partial"  # a recovered result being written (renamed when complete)
 #: Hidden leftovers of older brainlc versions (no process id): removed after this age.
 LEGACY_LEFTOVER_AGE_S = 3600
 
@@ -156,7 +157,16 @@ def state_dataset(config: NetworkConfig, state: NetworkState):
 
 def _write_netcdf(ds, path: Path) -> None:
     encoding = {name: {"zlib": True, "complevel": 4} for name in ds.data_vars}
-    ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
+    try:
+        import dask
+    except ImportError:  # pragma: no cover - dask is a dependency
+        ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
+        return
+    # In a Dask worker xarray would take a cluster-wide lock for the write, through the
+    # scheduler, and fail once the cluster closes (an interrupted campaign): these files
+    # belong to this process alone, so a local lock is enough.
+    with dask.config.set(scheduler="synchronous"):
+        ds.to_netcdf(path, engine="netcdf4", encoding=encoding)
 
 
 def write_version_files(folder: Path, config: NetworkConfig, state: NetworkState, record: dict,
@@ -254,8 +264,12 @@ class Store:
                 elif entry.is_dir() and not entry.name.startswith("."):
                     candidates += [p for p in entry.iterdir()
                                    if re.match(r"^\.v\d{4}\.tmp-[0-9a-f]{6}$", p.name) and p.stat().st_mtime < cutoff]
+        recovered = self.root / RECOVERED
+        if recovered.is_dir():  # recovered results whose writing a killed process left half-way
+            candidates += [p for p in recovered.iterdir() if p.name.startswith(".") and p.name.endswith(PARTIAL)
+                           and _is_orphan(p.name[1:].removesuffix(PARTIAL))]
         for path in candidates:
-            if path.parent != staging or _is_orphan(path.name):
+            if path.parent not in (staging, recovered) or _is_orphan(path.name.lstrip(".").removesuffix(PARTIAL)):
                 with contextlib.suppress(OSError):
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
                     removed.append(path)
@@ -566,12 +580,25 @@ def recover(network_id: str, header: dict, config: NetworkConfig, state: Network
     problems = []
     for root in recovery_roots(store_root):
         folder = root / f"{network_id}-{stamp}-{uuid.uuid4().hex[:4]}"
+        partial = root / f".{_process_tag()}.{uuid.uuid4().hex[:8]}{PARTIAL}"  # renamed when complete
         try:
-            folder.mkdir(parents=True)
-            _write_json(folder / "network.json", header)
-            write_version_files(folder / "version", config, state, record, voting, linear)
+            partial.mkdir(parents=True)
+            _write_json(partial / "network.json", header)
+            write_version_files(partial / "version", config, state, record, voting, linear)
+            os.rename(partial, folder)
             return folder
-        except OSError as exc:
-            problems.append(f"{root}: {exc.strerror or exc}")
-            shutil.rmtree(folder, ignore_errors=True)
+        except Exception as exc:  # any failure: the next folder may take it
+            problems.append(f"{root}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)  # also when interrupted: nothing half-made
     raise StoreError("the results could not be saved anywhere: " + "; ".join(problems))
+
+
+def recovered_results(store_root: Path) -> list[Path]:
+    """The complete results in a store's ``recovered`` folder (saves that failed), oldest first."""
+    folder = store_root / RECOVERED
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if not p.name.startswith(".") and (p / "network.json").is_file()
+             and (p / "version" / "record.json").is_file()]
+    return sorted(found, key=lambda p: p.name)

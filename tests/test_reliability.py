@@ -470,3 +470,70 @@ def test_a_group_partly_finished_by_another_command_trains_the_rest_alone(tmp_pa
     assert saved.record["history"][-1]["trained"]["images_counted"] == 20
     assert saved.state.theta.max() > 0
     assert "trained_together" not in saved.record["history"][-1]
+
+
+# ------------------------------------------------------------------ an interrupted campaign
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_an_interrupted_campaign_leaves_nothing_half_made_and_says_one_line(how, tmp_path):
+    """Ctrl-C (SIGINT to the terminal's whole process group, Dask workers included) or SIGTERM
+    of ``reproduce`` while its workers save: one line, no half-written recovered folder, every
+    saved network whole, no worker left."""
+    out = tmp_path / "table"
+    command = [sys.executable, "-m", "brainlc", "reproduce", "--rows", "lc-25-k12", "fc-100", "--seeds", "40",
+               "--train", "20", "--calibrate", "100", "--test", "20", "--workers", "2", "-o", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    for line in proc.stdout:
+        if line.startswith("[6/"):  # both workers are saving networks one after the other
+            break
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == (130 if how == "ctrl-c" else 143)
+    word = "interrupted" if how == "ctrl-c" else "terminated"
+    assert err.splitlines() == [f"brainlc: {word}; the tasks that finished are saved: "
+                                "run the same command again to resume"], err
+    root = out / "networks"
+    recovered = root / "recovered"
+    assert not recovered.exists() or not any(recovered.iterdir()), list(recovered.iterdir())
+    store = Store(root)
+    assert len(store.ids()) >= 6
+    for network_id in store.ids():
+        assert store.load(network_id).record["history"][-1]["trained"]["images_counted"] == 20
+    deadline, left = time.monotonic() + 10, True  # multiprocessing's resource tracker takes a second
+    while left and time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+            time.sleep(0.2)
+        except ProcessLookupError:
+            left = False
+    assert not left, "a worker outlived the command"
+
+
+def test_a_recovered_result_is_written_whole_or_not_at_all(store, monkeypatch, tmp_path):
+    """A write interrupted half-way leaves no folder that looks like a recovered result,
+    and what a killed process left is removed by the next command."""
+    root, network_id, _ = store
+    saved = Store(root).load(network_id)
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_module, "write_version_files", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store_module.recover(network_id, Store(root).header(network_id), saved.config, saved.state,
+                             saved.record, saved.voting, saved.linear, root)
+    assert calls and (not (root / "recovered").exists() or not any((root / "recovered").iterdir()))
+    # a folder half-written by a process that was killed -9 meanwhile
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    half = root / "recovered" / f".{__import__('socket').gethostname()}.{dead}.abcd1234{store_module.PARTIAL}"
+    (half / "version").mkdir(parents=True)
+    (half / "network.json").write_text("{}")
+    assert store_module.recovered_results(root) == []
+    Store(root).clean_leftovers()
+    assert not half.exists()
