@@ -5,7 +5,8 @@ that shell, make and the compilers under it (ccache, g++, cc1plus, nvcc) would g
 as long as the compile takes, and write into a cache folder nobody will use. As
 ``python compile_guard.py OWNER_PID make ARGS...`` this script starts make in a process
 group of its own and kills that whole group as soon as the brainlc process ``OWNER_PID``
-is gone (checked every 0.1 s) or this script is told to stop (SIGINT, SIGTERM, SIGHUP).
+is gone (checked every 0.1 s) or this script is told to stop (SIGINT, SIGTERM, SIGHUP;
+it then leaves the signal's number in :data:`STOPPED`).
 It imports nothing of brainlc, so it starts in a few milliseconds.
 """
 
@@ -19,6 +20,8 @@ import sys
 from pathlib import Path
 
 POLL_SECONDS = 0.1
+#: Written into make's folder (the project) when a signal stopped the compile: its number.
+STOPPED = ".brainlc-stopped"
 
 
 def command(owner_pid: int, make: str = "make") -> str:
@@ -54,10 +57,13 @@ def main(argv: list[str]) -> int:
 
     def stop(signum, _frame) -> None:
         _kill_group(proc.pid)
+        with open(STOPPED, "w") as marker:  # in the project folder: brainlc reads why make failed
+            marker.write(str(signum))
         os._exit(128 + signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
+        if signal.getsignal(signum) != signal.SIG_IGN:  # a Dask worker's compile ignores Ctrl-C, as its worker
+            signal.signal(signum, stop)
     while True:
         try:
             code = proc.wait(timeout=POLL_SECONDS)

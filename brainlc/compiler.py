@@ -35,12 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, devices, evaluation_model, generated_code
+from . import __version__, compile_guard, devices, evaluation_model, generated_code, stopping
 from . import equations as eq
 from .brian_model import BuildSpec, build_objects
+from .errors import BrainlcError
 from .topology import Connectivity, build_connectivity
 
 MANIFEST = "manifest.json"
+BUILD_LOG = "build.log"  # Brian2's and the compiler's output while building
 
 
 def cache_root() -> Path:
@@ -268,7 +270,50 @@ def _import_brian2() -> None:
 _IMPORT_LOCK = threading.Lock()
 
 
+class CompileError(BrainlcError, RuntimeError):
+    """Brian2 or the compiler could not build a project; the message names its log."""
+
+
+@contextlib.contextmanager
+def _output_to(path: Path):
+    """This process's stdout and stderr (file descriptors 1 and 2, so the compiler's too) go to ``path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
+
+
 def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity) -> dict:
+    """Build ``spec`` into ``project``; Brian2's and the compiler's output go to its build log."""
+    project.mkdir(parents=True, exist_ok=True)
+    log_path = project / BUILD_LOG
+    try:
+        with _output_to(log_path):
+            return _build(spec, project, toolchain, conn)
+    except RuntimeError as exc:
+        stopped = project / compile_guard.STOPPED
+        if stopped.is_file():  # Ctrl-C or SIGTERM stopped make
+            raise stopping.Stopped(int(stopped.read_text() or signal.SIGINT)) from None
+        stopping.check()
+        lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+        said = lines[-1].strip()[:300] if lines else str(exc)
+        raise CompileError(f"compiling {project.name} failed ({said}); the whole output is in {log_path}") from exc
+
+
+def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity) -> dict:
     _import_brian2()
     from brian2 import Network, device
 

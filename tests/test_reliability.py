@@ -537,3 +537,21 @@ def test_a_recovered_result_is_written_whole_or_not_at_all(store, monkeypatch, t
     assert store_module.recovered_results(root) == []
     Store(root).clean_leftovers()
     assert not half.exists()
+
+
+def test_ctrl_c_while_compiling_is_one_line_and_stops_the_compiler(tmp_path):
+    cache = tmp_path / "cache"
+    env = dict(os.environ, CCACHE_DISABLE="1", BRAINLC_CACHE=str(cache))
+    proc = subprocess.Popen([sys.executable, "-m", "brainlc", "run", "lc-25-k8", "--train", "20", "--calibrate",
+                             "100", "--test", "20", "--store", str(tmp_path / "s")], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("cc1plus" in c for c in _processes_in(cache)):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out == "" and err.splitlines()[-1] == "brainlc: interrupted; nothing was saved for this command", err
+    assert all(line.startswith("brainlc: compiling the") for line in err.splitlines()[:-1]), err
+    time.sleep(0.5)
+    assert _processes_in(cache) == []
