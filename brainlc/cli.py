@@ -90,7 +90,8 @@ def check_output_path(path: str | None, suffixes: tuple[str, ...], option: str) 
     if target.is_dir():
         raise ProtocolError(f"{option} {path} is a folder")
     if not folder.is_dir():
-        raise ProtocolError(f"{option} {path}: the folder {folder} does not exist")
+        raise ProtocolError(f"{option} {path}: {folder} is not a folder" if folder.exists() else
+                            f"{option} {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise ProtocolError(f"{option} {path}: not writable")
 
@@ -283,9 +284,16 @@ def cmd_delete(args) -> int:
     store = Store(args.store)
     network_id = store.resolve(args.id)
     if not args.yes:
-        if not sys.stdin.isatty():
+        try:
+            interactive = sys.stdin is not None and sys.stdin.isatty()
+        except (ValueError, OSError):  # stdin closed
+            interactive = False
+        if not interactive:
             raise StoreError(f"not deleting {network_id} without confirmation: pass --yes")
-        answer = input(f"delete {network_id} and all its versions? [y/N] ")
+        try:
+            answer = input(f"delete {network_id} and all its versions? [y/N] ")
+        except EOFError:
+            answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
@@ -380,6 +388,8 @@ def cmd_plot(args) -> int:
     from .plots import FIGURE_SUFFIXES, check_kind, make_figure, save_figure
 
     check_kind(args.kind)
+    if not 10 <= args.dpi <= 2400:
+        raise ProtocolError(f"--dpi {args.dpi}: must be 10 .. 2400 dots per inch")
     check_output_path(args.output, FIGURE_SUFFIXES, "-o")
     fig = make_figure(args.source, args.kind, Store(args.store), args.image, args.neuron, args.channel)
     save_figure(fig, args.output, dpi=args.dpi)
@@ -409,14 +419,64 @@ def _campaign_setup(args, output_files: tuple[str, ...]):
     check_sizes(getattr(args, "train", 0), args.calibrate, args.test, seeds[0],
                 score_on=getattr(args, "score_on", "test"))
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise ProtocolError(f"-o {out}: is a file, not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise ProtocolError(f"-o {out}: {existing} is a file, not a folder")
+    _check_workers(args)
+    _check_scheduler(args.scheduler)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProtocolError(f"-o {out}: cannot create it ({exc.strerror or exc})") from None
     for name in output_files:
         check_output_path(str(out / name), (Path(name).suffix,), "-o")
     store = Store(args.store if args.store else out / "networks")
     store.check_writable()
     return out, store, seeds
+
+
+#: Most processes per core that --workers and --eval-workers may start on this machine.
+MAX_PROCESSES_PER_CORE = 4
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_workers(args) -> None:
+    """--workers and --eval-workers: at least 1, at most a few processes per core of this machine."""
+    most = MAX_PROCESSES_PER_CORE * _cores()
+    for option, value in (("--workers", getattr(args, "workers", None)),
+                          ("--eval-workers", getattr(args, "eval_workers", None))):
+        if value is not None and not 1 <= value <= most:
+            raise ProtocolError(f"{option} {value}: must be 1 .. {most} ({MAX_PROCESSES_PER_CORE} processes per "
+                                f"core of this machine's {_cores()})")
+
+
+def _check_scheduler(address: str | None) -> None:
+    """--scheduler: the address of a Dask scheduler (tcp://host:port, host:port, tls://, ...)."""
+    if address is None:
+        return
+    import re
+
+    if not re.fullmatch(r"((tcp|tls|ucx|ws|wss|inproc)://)?[\w.\-\[\]:]+:\d{1,5}(/\S*)?|inproc://\S+", address):
+        raise ProtocolError(f"--scheduler {address!r}: not the address of a Dask scheduler, "
+                            "such as tcp://host:8786")
+
+
+def _check_train_together(args, configs) -> None:
+    """--train-together R: R networks of the largest shape must fit in memory together."""
+    from .memory import check_fits
+
+    together = getattr(args, "train_together", 1)
+    if together > 1 and configs:
+        synapses = max(sum(c.synapse_counts()[k] for k in ("xy_synapses", "yy_synapses")) for c in configs)
+        check_fits(synapses, together, f"--train-together {together}")
 
 
 def _run_or_report(tasks, store, args):
@@ -468,6 +528,7 @@ def cmd_reproduce(args) -> int:
         raise PresetError(f"--rows: {', '.join(repeated)} given more than once (each row is one set of networks)")
     out, store, seeds = _campaign_setup(args, ("runs.nc", "table.md"))
     tasks = table_tasks(chosen, seeds, args.train, args.calibrate, args.test, args.device)
+    _check_train_together(args, [t.config for t in tasks])
 
     report = _run_or_report(tasks, store, args)
     ds = collect(tasks, store)
@@ -505,6 +566,7 @@ def cmd_sweep(args) -> int:
     out, store, seeds = _campaign_setup(args, ("sweep.nc", *(f"sweep-{m}.png" for m in readouts)))
     tasks = grid_tasks(preset.name, axes, seeds, args.train, args.calibrate, args.test, base, args.device,
                        args.score_on)
+    _check_train_together(args, configs)
 
     report = _run_or_report(tasks, store, args)
     ds = collect_grid(tasks, axes, seeds, store, readouts)
@@ -589,10 +651,17 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line said in one line (not the usage too)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from .plots import FIGURES
 
-    parser = argparse.ArgumentParser(prog="brainlc", description=__doc__, formatter_class=_Formatter)
+    parser = _Parser(prog="brainlc", description=__doc__, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"brainlc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     store = argparse.ArgumentParser(add_help=False)
@@ -738,6 +807,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that may compile a network (and so need a usable compile cache).
+COMPILING_COMMANDS = ("run", "train", "evaluate", "feed", "record", "reproduce", "sweep", "curve")
+
+
 def _crash_report() -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = Path(tempfile.gettempdir()) / f"brainlc-crash-{stamp}-{os.getpid()}.txt"
@@ -768,6 +841,16 @@ def main(argv: list[str] | None = None) -> int:
     stopping.reset()
     previous = {sig: signal.signal(sig, stopping.request) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if args.command in COMPILING_COMMANDS and not getattr(args, "report_only", False):
+            from .compiler import check_cache
+            from .data import check_data_dir
+            from .replicas import default_workers
+
+            check_cache()  # before MNIST is loaded or a task starts
+            if args.command != "feed":
+                check_data_dir()
+            default_workers()  # $BRAINLC_EVAL_WORKERS
+            _check_workers(args)
         return args.func(args)
     except BrainlcError as exc:
         print(f"brainlc: error: {exc}", file=sys.stderr)

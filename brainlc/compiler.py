@@ -51,6 +51,23 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "brainlc" / "compiled"
 
 
+class CacheError(BrainlcError, OSError):
+    """The folder of compiled projects cannot be used."""
+
+
+def check_cache(root: Path | None = None) -> Path:
+    """The cache folder, created if missing; refused in one line when it is not a folder or
+    cannot be written (compiling writes there), before any work."""
+    from .folders import named, writable_folder_problem
+
+    root = cache_root() if root is None else Path(root)
+    problem = writable_folder_problem(root)
+    if problem:
+        where = named(root, "BRAINLC_CACHE", Path.home() / ".cache" / "brainlc" / "compiled", "the compile cache")
+        raise CacheError(f"{where}: {problem}; compiled networks are kept there")
+    return root
+
+
 #: The modules whose source shapes the generated code or the binary's inputs.
 CODE_SOURCES = ("equations.py", "brian_model.py", "evaluation_model.py", "image_random.py", "compiler.py",
                 "devices.py", "generated_code.py", "topology.py", "config.py", "state.py")

@@ -78,6 +78,21 @@ def data_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "brainlc" / "mnist"
 
 
+def check_data_dir(directory: Path | None = None) -> Path:
+    """The MNIST folder, usable: it holds the four files already, or it can be written
+    (they are fetched into it). Refused in one line before any work otherwise."""
+    from .folders import named, writable_folder_problem
+
+    directory = data_dir() if directory is None else Path(directory)
+    if all((directory / name).is_file() and os.access(directory / name, os.R_OK) for name, _ in FILES.values()):
+        return directory
+    problem = writable_folder_problem(directory)
+    if problem:
+        where = named(directory, "BRAINLC_DATA", Path.home() / ".cache" / "brainlc" / "mnist", "the MNIST folder")
+        raise MnistError(f"{where}: {problem}; MNIST is fetched into it")
+    return directory
+
+
 def md5(path: Path) -> str:
     digest = hashlib.md5()
     with open(path, "rb") as handle:

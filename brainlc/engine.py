@@ -22,8 +22,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .errors import BrainlcError
 from .store import Store
 from .tasks import Task, cost, execute, execute_together, finished_results, groups_to_train_together, is_finished
+
+
+class SchedulerError(BrainlcError, ConnectionError):
+    """The Dask scheduler the user named cannot be reached."""
 
 
 @dataclass
@@ -76,7 +81,11 @@ def _client(scheduler: str | None, workers: int | None):
     from dask.distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="20s"), None
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SchedulerError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there "
+                                 f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     dashboard = ":0" if importlib.util.find_spec("bokeh") else None
     with _workers_ignore_ctrl_c():
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,

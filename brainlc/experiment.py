@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from .compiler import check_cache
 from .config import NetworkConfig
 from .data import Mnist, load_mnist
 from .devices import check_runnable
@@ -69,6 +70,7 @@ class Runner:
                  show_progress: bool = True, replicas: int | None = None,
                  eval_workers: int | None = None) -> None:
         check_runnable(device)
+        check_cache()
         self.config = config
         self.device = device
         self.mnist = mnist

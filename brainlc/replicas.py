@@ -23,7 +23,9 @@ from .brian_model import BuildSpec, parameter_values
 from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
+from .errors import BrainlcError
 from .leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
+from .memory import check_fits
 from .simulation import BinaryRun, RunResult, check_key, checked_input, invoke_binary, summed_profile
 from .state import NetworkState
 from .topology import Connectivity, build_connectivity
@@ -54,12 +56,16 @@ def default_replicas(config: NetworkConfig, device: str = "cpp", conn: Connectiv
     return replicas
 
 
+class ReplicaError(BrainlcError, ValueError):
+    """An evaluation that cannot be set up as asked (workers, replicas)."""
+
+
 def default_workers() -> int:
     """Worker processes of one evaluation: ``$BRAINLC_EVAL_WORKERS``, else the usable cores."""
     env = os.environ.get("BRAINLC_EVAL_WORKERS")
     if env:
         if not env.isdigit() or int(env) < 1:
-            raise ValueError(f"BRAINLC_EVAL_WORKERS={env!r} must be a whole number >= 1")
+            raise ReplicaError(f"BRAINLC_EVAL_WORKERS={env!r} must be a whole number >= 1")
         return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -91,6 +97,8 @@ class ReplicaEvaluator:
         self.replicas = default_replicas(config, device, self.connectivity_) if replicas is None else int(replicas)
         if self.replicas < 1:
             raise ValueError(f"replicas must be at least 1, got {replicas}")
+        check_fits(self.connectivity_.xy_pre.size + self.connectivity_.yy_pre.size, self.replicas,
+                   f"--replicas {self.replicas}")
         if images_per_run is None:
             images_per_run = max(1, IMAGES_PER_INVOCATION[device] // self.replicas)
         self.images_per_run = int(images_per_run)

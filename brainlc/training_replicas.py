@@ -28,6 +28,7 @@ from .compiler import compile_project
 from .config import NetworkConfig
 from .encoding import spike_probabilities
 from .leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
+from .memory import check_fits
 from .simulation import RunResult, check_images_learned, check_key, checked_input, invoke_binary
 from .state import NetworkState
 from .topology import build_connectivity
@@ -56,6 +57,8 @@ class ReplicaTrainer:
         self.cache_dir = cache_dir
         self.device = device
         self.connectivity_ = build_connectivity(config)
+        check_fits(self.connectivity_.xy_pre.size + self.connectivity_.yy_pre.size, self.replicas,
+                   f"{self.replicas} networks trained together")
 
     @property
     def spec(self) -> BuildSpec:
