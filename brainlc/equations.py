@@ -105,10 +105,11 @@ theta = select({LEARNING}, theta + theta_plus, theta)
 trace_plus = 1.0
 trace_minus = 1.0
 """
-#: The full model's own count of the images it learned from (shared by the group): per image,
-#: at the first step of the next, +1 after an image with learning on. The binary writes it
-#: out with the weights, so a training proves that the simulation saw its images.
-IMAGES_LEARNED_MODEL = "images_learned : 1 (shared)  # images presented with learning on, this invocation\n"
+#: The full model's own count of the images it learned from: per image, at the first step of
+#: the next, +1 after an image with learning on. The binary writes it out with the weights, so
+#: a training proves that the simulation saw its images. One count per neuron, not a shared
+#: value: on a GPU every thread would add to a shared one (and OpenMP threads would race).
+IMAGES_LEARNED_MODEL = "images_learned : 1  # images presented with learning on, this invocation\n"
 COUNT_LEARNED_IMAGE = "images_learned += int(t > 0*ms and learning_flag(t - image_duration) > 0.5)"
 OUTPUT_IMAGE_RESET = """
 v = v_rest

@@ -194,6 +194,14 @@ def unread_inputs(stderr: str) -> list[str]:
     return [m.group(0).strip() for m in _UNREAD_INPUT.finditer(stderr or "")]
 
 
+def images_learned(counts: np.ndarray) -> int:
+    """The images a binary counted with learning on, from its per-neuron counts: -1 when they
+    disagree or are missing (a damaged run)."""
+    if counts.size == 0 or not np.all(counts == counts[0]):
+        return -1
+    return int(round(float(counts[0])))
+
+
 def check_images_learned(counted: int, expected: int, project: Path) -> None:
     """Raise unless the simulation counted ``expected`` learning images (its own proof that it trained)."""
     if counted != expected:
@@ -388,7 +396,7 @@ class CompiledNetwork:
             thetas = th.reshape(n_real, steps, n_rec)
         learned = 0
         if "images_learned" in manifest["outputs"]:
-            learned = int(round(float(read("images_learned")[0]))) if read("images_learned").size else -1
+            learned = images_learned(read("images_learned"))
             check_images_learned(learned, n_real if learning else 0, self.project_)
         profile = binary.profile()
         binary.clean()

@@ -53,3 +53,11 @@ def test_an_input_the_binary_did_not_take_is_an_error(tmp_path):
     parameters = {name: np.full(7, 0.5) for name in net.manifest_["parameters"]}  # 7 values for a scalar
     with pytest.raises(BinaryError, match="did not take its input: Error reading"):
         invoke_binary(net.project_, net.manifest_, tmp_path, arrays, parameters, {})
+
+
+def test_the_per_neuron_counts_must_agree():
+    from brainlc.simulation import images_learned
+
+    assert images_learned(np.full(225, 20.0)) == 20
+    assert images_learned(np.array([20.0, 20.0, 19.0])) == -1  # a damaged or racing count
+    assert images_learned(np.zeros(0)) == -1
