@@ -131,3 +131,11 @@ def test_the_curve_title_counts_its_seeds(seeds, title):
                     coords={"seed": range(seeds), "images": [0, 10]}, attrs={"preset": "x", "calibrate": 100,
                                                                                "test": 10})
     assert title in curve_figure(ds).axes[0].get_title()
+
+
+def test_the_documented_ranges_are_the_declared_ones():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "model.md").read_text()
+    for name, bound in VALID_RANGES.items():
+        assert f"| `{name}` | {bound.describe()} | {bound.reason} |" in text, name
