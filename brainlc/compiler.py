@@ -320,6 +320,8 @@ def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Con
     try:
         with _output_to(log_path):
             return _build(spec, project, toolchain, conn)
+    except BrainlcError:  # a device that cannot be used here, a stop: said as it is
+        raise
     except RuntimeError as exc:
         stopped = project / compile_guard.STOPPED
         if stopped.is_file():  # Ctrl-C or SIGTERM stopped make

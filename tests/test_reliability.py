@@ -190,8 +190,12 @@ def test_when_the_store_cannot_take_it_the_results_go_to_the_next_recovery_folde
     (root / "recovered").write_text("a file where the recovery folder would be")
     monkeypatch.setenv("BRAINLC_RECOVERY", str(tmp_path / "elsewhere"))
 
-    def deny(*args, **kwargs):
-        raise PermissionError(errno.EACCES, "Permission denied")
+    rename = os.rename
+
+    def deny(src, dst, *args, **kwargs):  # renames into the store are denied; elsewhere they work
+        if Path(dst).resolve().is_relative_to(root.resolve()):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return rename(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(store_module.os, "rename", deny)
     with pytest.raises(SaveError, match="Permission denied") as caught:
