@@ -89,9 +89,11 @@ def test_argparse_mistakes_are_one_line_not_the_usage(args, expected, capsys):
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
+    import dask.distributed  # imported first, so that the patch below is undone for the tests after this one
+
     from brainlc import engine
 
-    monkeypatch.setattr("distributed.Client", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(dask.distributed, "Client", lambda *a, **k: (_ for _ in ()).throw(
         OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 20 s")))
     rc = main(["reproduce", "--rows", "fc-100", "--seeds", "1", *TINY, "--scheduler", "tcp://127.0.0.1:1",
                "-o", str(tmp_path / "out")])
