@@ -418,18 +418,13 @@ def _campaign_setup(args, output_files: tuple[str, ...]):
     check_seed(seeds[-1])
     check_sizes(getattr(args, "train", 0), args.calibrate, args.test, seeds[0],
                 score_on=getattr(args, "score_on", "test"))
-    out = Path(args.output)
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if existing.exists() and not existing.is_dir():
-        raise ProtocolError(f"-o {out}: {existing} is a file, not a folder")
-    _check_workers(args)
     _check_scheduler(args.scheduler)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ProtocolError(f"-o {out}: cannot create it ({exc.strerror or exc})") from None
+    from .folders import writable_folder_problem
+
+    out = Path(args.output)
+    problem = writable_folder_problem(out)  # creates it
+    if problem:
+        raise ProtocolError(f"-o {out}: {problem}")
     for name in output_files:
         check_output_path(str(out / name), (Path(name).suffix,), "-o")
     store = Store(args.store if args.store else out / "networks")
@@ -441,21 +436,16 @@ def _campaign_setup(args, output_files: tuple[str, ...]):
 MAX_PROCESSES_PER_CORE = 4
 
 
-def _cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def _check_workers(args) -> None:
     """--workers and --eval-workers: at least 1, at most a few processes per core of this machine."""
-    most = MAX_PROCESSES_PER_CORE * _cores()
+    from .engine import default_workers as cores
+
+    most = MAX_PROCESSES_PER_CORE * cores()
     for option, value in (("--workers", getattr(args, "workers", None)),
                           ("--eval-workers", getattr(args, "eval_workers", None))):
         if value is not None and not 1 <= value <= most:
             raise ProtocolError(f"{option} {value}: must be 1 .. {most} ({MAX_PROCESSES_PER_CORE} processes per "
-                                f"core of this machine's {_cores()})")
+                                f"core of this machine's {cores()})")
 
 
 def _check_scheduler(address: str | None) -> None:
@@ -572,7 +562,7 @@ def cmd_sweep(args) -> int:
     ds = collect_grid(tasks, axes, seeds, store, readouts)
     _write_dataset(ds, out / "sweep.nc")
     if len(axes) <= 2:
-        original = original_runs(csv_path, check_overrides(preset.config, base), list(axes), args.train)
+        original = original_runs(csv_path, configs[0], list(axes), args.train)
         from .plots import save_figure
 
         for m in readouts:
@@ -850,7 +840,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command != "feed":
                 check_data_dir()
             default_workers()  # $BRAINLC_EVAL_WORKERS
-            _check_workers(args)
+        _check_workers(args)
         return args.func(args)
     except BrainlcError as exc:
         print(f"brainlc: error: {exc}", file=sys.stderr)

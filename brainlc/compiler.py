@@ -63,7 +63,7 @@ def check_cache(root: Path | None = None) -> Path:
     root = cache_root() if root is None else Path(root)
     problem = writable_folder_problem(root)
     if problem:
-        where = named(root, "BRAINLC_CACHE", Path.home() / ".cache" / "brainlc" / "compiled", "the compile cache")
+        where = named(root, "BRAINLC_CACHE", "the compile cache")
         raise CacheError(f"{where}: {problem}; compiled networks are kept there")
     return root
 
@@ -165,13 +165,10 @@ def make_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-#: What a compiled binary runs on, besides its command line: the binary and the static
-#: arrays (the index maps, and every other array fixed at compile time).
-RUNTIME_FILES = ("main", "static_arrays")
-
-
 def runtime_files(project: Path, binary: str = "main") -> list[Path]:
-    """The files a compiled project's binary reads when it runs, sorted."""
+    """The files a compiled project's binary reads when it runs, besides its command line:
+    the binary and the static arrays (the index maps, and every other array fixed at
+    compile time), sorted."""
     files = [project / binary] if (project / binary).is_file() else []
     static = project / "static_arrays"
     if static.is_dir():

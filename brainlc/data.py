@@ -88,7 +88,7 @@ def check_data_dir(directory: Path | None = None) -> Path:
         return directory
     problem = writable_folder_problem(directory)
     if problem:
-        where = named(directory, "BRAINLC_DATA", Path.home() / ".cache" / "brainlc" / "mnist", "the MNIST folder")
+        where = named(directory, "BRAINLC_DATA", "the MNIST folder")
         raise MnistError(f"{where}: {problem}; MNIST is fetched into it")
     return directory
 

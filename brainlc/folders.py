@@ -27,6 +27,7 @@ def writable_folder_problem(root: Path) -> str | None:
     return None
 
 
-def named(root: Path, variable: str, default: Path, what: str) -> str:
+def named(root: Path, variable: str, what: str) -> str:
     """How to name ``root`` in a message: by its environment variable when that set it."""
-    return f"${variable}={root}" if os.environ.get(variable) and root != default else f"{what} {root}"
+    return f"${variable}={root}" if os.environ.get(variable) and Path(os.environ[variable]) == root else \
+        f"{what} {root}"

@@ -118,6 +118,12 @@ class BinaryRun:
             return np.zeros(0, dtype=out["dtype"])
         return np.fromfile(path, dtype=out["dtype"])
 
+    def images_learned(self, expected: int, project: Path) -> int:
+        """The images the binary counted with learning on, checked to be ``expected``."""
+        counted = images_learned(self.read("images_learned"))
+        check_images_learned(counted, expected, project)
+        return counted
+
     def profile(self) -> dict[str, float]:
         """Seconds spent in each code object (a binary compiled with profiling), else {}."""
         path = self.results / "profiling_info.txt"
@@ -396,8 +402,7 @@ class CompiledNetwork:
             thetas = th.reshape(n_real, steps, n_rec)
         learned = 0
         if "images_learned" in manifest["outputs"]:
-            learned = images_learned(read("images_learned"))
-            check_images_learned(learned, n_real if learning else 0, self.project_)
+            learned = binary.images_learned(n_real if learning else 0, self.project_)
         profile = binary.profile()
         binary.clean()
         return RunResult(new_state, counts, image, step, neuron, voltages, thetas, input_counts,

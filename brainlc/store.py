@@ -266,8 +266,7 @@ class Store:
                                    if re.match(r"^\.v\d{4}\.tmp-[0-9a-f]{6}$", p.name) and p.stat().st_mtime < cutoff]
         recovered = self.root / RECOVERED
         if recovered.is_dir():  # recovered results whose writing a killed process left half-way
-            candidates += [p for p in recovered.iterdir() if p.name.startswith(".") and p.name.endswith(PARTIAL)
-                           and _is_orphan(p.name[1:].removesuffix(PARTIAL))]
+            candidates += [p for p in recovered.iterdir() if p.name.startswith(".") and p.name.endswith(PARTIAL)]
         for path in candidates:
             if path.parent not in (staging, recovered) or _is_orphan(path.name.lstrip(".").removesuffix(PARTIAL)):
                 with contextlib.suppress(OSError):

@@ -29,7 +29,7 @@ from .config import NetworkConfig
 from .encoding import spike_probabilities
 from .leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
 from .memory import check_fits
-from .simulation import RunResult, check_images_learned, check_key, checked_input, images_learned, invoke_binary
+from .simulation import RunResult, check_key, checked_input, invoke_binary
 from .state import NetworkState
 from .topology import build_connectivity
 
@@ -169,8 +169,7 @@ class ReplicaTrainer:
         binary = invoke_binary(self.project_, self.manifest_, tmp, arrays,
                                self._parameters(configs, seeds, first_images), {})
         try:
-            learned = images_learned(binary.read("images_learned"))
-            check_images_learned(learned, n_real if learning else 0, self.project_)
+            learned = binary.images_learned(n_real if learning else 0, self.project_)
             w_xy = np.split(binary.read("w_xy"), r)
             w_yy = np.split(binary.read("w_yy"), r) if states[0].w_yy.size else [s.w_yy.copy() for s in states]
             theta = np.split(binary.read("theta"), r)
