@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import importlib
 
-from .config import NetworkConfig
+from .core.config import NetworkConfig
 from .errors import BrainlcError
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "CompiledNetwork": "simulation", "RunResult": "simulation",
-    "ReplicaEvaluator": "replicas", "ReplicaTrainer": "training_replicas",
-    "NetworkState": "state", "initial_state": "state",
-    "build_connectivity": "topology", "Connectivity": "topology",
-    "load_preset": "presets", "preset_names": "presets",
-    "load_mnist": "data", "firing_rates": "encoding",
-    "Store": "store", "SavedNetwork": "store",
-    "run_new": "experiment", "train_more": "experiment", "evaluate": "experiment",
-    "predict": "experiment", "record": "experiment",
-    "SpikeVoting": "readout", "LinearReadout": "readout",
-    "read_recording": "recording", "write_recording": "recording",
+    "CompiledNetwork": "sim.simulation", "RunResult": "sim.simulation",
+    "ReplicaEvaluator": "sim.replicas", "ReplicaTrainer": "sim.training_replicas",
+    "NetworkState": "core.state", "initial_state": "core.state",
+    "build_connectivity": "core.topology", "Connectivity": "core.topology",
+    "load_preset": "core.presets", "preset_names": "core.presets",
+    "load_mnist": "experiment.mnist", "firing_rates": "core.encoding",
+    "Store": "storage.store", "SavedNetwork": "storage.store",
+    "run_new": "experiment.runs", "train_more": "experiment.runs", "evaluate": "experiment.runs",
+    "predict": "experiment.runs", "record": "experiment.runs",
+    "SpikeVoting": "core.readout", "LinearReadout": "core.readout",
+    "read_recording": "storage.recording", "write_recording": "storage.recording",
 }
 
 __all__ = ["NetworkConfig", "BrainlcError", "__version__", *_EXPORTS]

@@ -3,7 +3,7 @@
 A simulation writes the binary's inputs and results into ``<tmp>/brainlc-run-<pid>-*``
 (removed when it ends, also on SIGINT and SIGTERM); after kill -9 the folder stays, and
 the next brainlc command removes every such folder whose process no longer runs. The
-store's staging folders follow the same rule (:meth:`brainlc.store.Store.clean_leftovers`).
+store's staging folders follow the same rule (:meth:`brainlc.storage.store.Store.clean_leftovers`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brainlc.simulation import CompiledNetwork
+from brainlc.sim.simulation import CompiledNetwork
 
 
 def time_repeats(net: CompiledNetwork, state, rates: np.ndarray, images: int,

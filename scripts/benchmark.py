@@ -10,7 +10,7 @@ training ``--warmup`` images so that the network spikes as a trained one does:
 - training ms per image (full model, one network);
 - evaluation ms per image one image at a time: the full model with learning off (what
   brainlc evaluated with before the evaluation model), the evaluation model
-  (:mod:`brainlc.evaluation_model`) on one core and on every core (these three in turn
+  (:mod:`brainlc.sim.evaluation_model`) on one core and on every core (these three in turn
   within each repeat, with per-repeat ratios), and with R = 1, 16, 64, 256 replicas on one
   core (R limited to ``--max-synapses`` synapses in all);
 - the fixed per-image cost: blank images (no input spike) in training and evaluation;
@@ -22,10 +22,10 @@ training ``--warmup`` images so that the network spikes as a trained one does:
 Then ``c-25-k12`` against ``lc-25-k12`` training (same neurons, same synapse count), a
 sweep of ``--sweep`` ``lc-25-k12`` configurations trained one after the other on one
 core against the same configurations as training replicas in one simulation
-(:mod:`brainlc.training_replicas`), and the numpy reference model's training speed (the
+(:mod:`brainlc.sim.training_replicas`), and the numpy reference model's training speed (the
 original's algorithm step by step) on ``--reference-images`` images; and (section
 ``build``) the C++ build brainlc makes against Brian2's default build of the same model
-(Brian2 2.9's per-step CPU-clock reading, :mod:`brainlc.generated_code`; g++ flags
+(Brian2 2.9's per-step CPU-clock reading, :mod:`brainlc.sim.generated_code`; g++ flags
 without vectorised neuron updates), in turn within each repeat, for ``--build-presets``.
 ``--sections`` measures a part only.
 
@@ -45,16 +45,17 @@ import time
 import numpy as np
 from benchlib import machine, network, write_report
 
-from brainlc import __version__, devices, generated_code
-from brainlc.data import load_mnist
-from brainlc.encoding import firing_rates, original_poisson_trains
-from brainlc.presets import load_preset
-from brainlc.reference import ReferenceNetwork
-from brainlc.replicas import ReplicaEvaluator, default_workers
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
-from brainlc.training_replicas import ReplicaTrainer
+from brainlc import __version__
+from brainlc.core.encoding import firing_rates, original_poisson_trains
+from brainlc.core.presets import load_preset
+from brainlc.core.reference import ReferenceNetwork
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.experiment.mnist import load_mnist
+from brainlc.sim import devices, generated_code
+from brainlc.sim.replicas import ReplicaEvaluator, default_workers
+from brainlc.sim.simulation import CompiledNetwork
+from brainlc.sim.training_replicas import ReplicaTrainer
 
 TRAIN_IMAGES_PER_RUN = 100
 
@@ -224,7 +225,7 @@ def bench_build(name: str, args, mnist) -> dict:
                       "ratio": round(ours / base, 3),
                       "ratio_per_repeat": [round(a / b, 3) for a, b in zip(by_build["brainlc"], by_build["baseline"])]}
     return {"baseline": f"Brian2 {devices.toolchain('cpp')['brian2']} loop as generated, g++ {BASELINE_GCC_FLAGS}",
-            "brainlc": f"g++ {devices.GCC_FLAGS}, brainlc.generated_code", **out}
+            "brainlc": f"g++ {devices.GCC_FLAGS}, brainlc.sim.generated_code", **out}
 
 
 def bench_conv_against_lc(args, mnist) -> dict:
@@ -281,7 +282,7 @@ def bench_reference(args, mnist) -> dict:
     reference = ReferenceNetwork(cfg, conn, initial_state(cfg, conn, seed=0))
     start = time.perf_counter()
     reference.run(spikes, learning=True)
-    return {"name": "brainlc.reference (numpy, step by step), lc-100-k12 training",
+    return {"name": "brainlc.core.reference (numpy, step by step), lc-100-k12 training",
             "images": args.reference_images,
             "train_ms_per_image": round((time.perf_counter() - start) * 1000 / args.reference_images, 1)}
 

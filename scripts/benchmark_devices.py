@@ -4,7 +4,7 @@ For one preset (default lc-100-k12) and each device asked for, in one run: compi
 (into a fresh project cache), then training and evaluation milliseconds per 250 ms image
 on real MNIST with Poisson input (median over repeats), and the mean number of spikes per
 evaluation image. The first device listed is the baseline the others are compared to.
-Both devices draw the same Poisson input (brainlc.image_random), so spike counts differ
+Both devices draw the same Poisson input (brainlc.sim.image_random), so spike counts differ
 only where the GPU's atomic additions round differently; the parity tests
 (tests/test_parity.py, tests/test_cuda.py) compare exact spike trains.
 
@@ -31,16 +31,17 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from benchlib import machine, network, time_repeats, write_report
 
-from brainlc import __version__, devices
-from brainlc.data import load_mnist
-from brainlc.encoding import firing_rates
-from brainlc.experiment import IMAGES_PER_RUN
-from brainlc.presets import load_preset
-from brainlc.replicas import ReplicaEvaluator
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
-from brainlc.training_replicas import ReplicaTrainer
+from brainlc import __version__
+from brainlc.core.encoding import firing_rates
+from brainlc.core.presets import load_preset
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.experiment.mnist import load_mnist
+from brainlc.experiment.runs import IMAGES_PER_RUN
+from brainlc.sim import devices
+from brainlc.sim.replicas import ReplicaEvaluator
+from brainlc.sim.simulation import CompiledNetwork
+from brainlc.sim.training_replicas import ReplicaTrainer
 
 #: ``--cache``: one project cache for every measurement (prebuilt with ``--prebuild``); None:
 #: a fresh cache per measurement, so that its compile seconds are uncached.

@@ -32,7 +32,7 @@ status=0
         gunzip -c "$file" > "$BRAINLC_DATA/$(basename "$file" .gz)"
     done
     cd /tmp  # import the installed brainlc, not the source folder
-    python3 -c "import brainlc, brian2, brian2cuda; from brainlc import devices; print('brainlc', brainlc.__version__, 'brian2', brian2.__version__, 'brian2cuda', devices.brian2cuda_version(), 'nvcc', devices.nvcc_path(), 'curand', devices.curand_dirs(), 'gpus', devices.visible_gpus())"
+    python3 -c "import brainlc, brian2, brian2cuda; from brainlc.sim import devices; print('brainlc', brainlc.__version__, 'brian2', brian2.__version__, 'brian2cuda', devices.brian2cuda_version(), 'nvcc', devices.nvcc_path(), 'curand', devices.curand_dirs(), 'gpus', devices.visible_gpus())"
     set +e
     time python3 "$repo/scripts/prebuild_cuda_tests.py" || status=1
     python3 -m pytest -c "$repo/pyproject.toml" --rootdir "$repo" -p no:cacheprovider -m cuda -v \

@@ -4,7 +4,7 @@ Nine small networks (LC, C, FC; fixed, trainable, and trainable with the origina
 competition mode, where all N² Y->Y entries learn) each see 20 MNIST
 training images with learning on, then 4 test images with learning off. Their input
 spike trains come from the original's Poisson encoder; the numpy reference
-(brainlc.reference) produces the spikes, voltages, thresholds and weights stored in
+(brainlc.core.reference) produces the spikes, voltages, thresholds and weights stored in
 ``tests/data/trace-<case>.nc``.
 
 Usage: python scripts/make_reference_traces.py [--out tests/data] [--only CASE ...]
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from brainlc.config import NetworkConfig
-from brainlc.data import load_mnist
-from brainlc.encoding import firing_rates, original_poisson_trains
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
-from brainlc.traces import make_trace, write_trace
+from brainlc.core.config import NetworkConfig
+from brainlc.core.encoding import firing_rates, original_poisson_trains
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.core.traces import make_trace, write_trace
+from brainlc.experiment.mnist import load_mnist
 
 TRAINABLE = dict(competition_trainable=True, a_plus=-1.0, a_minus=0.5, tau_plus=15.0, tau_minus=12.0)
 

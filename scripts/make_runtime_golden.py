@@ -5,13 +5,16 @@ generated code (so each config below had its own compiled project). The test
 ``tests/test_runtime_parameters.py`` checks that one compiled project, which takes the
 hyper-parameters at run time, gives exactly these results for every config.
 
-The input spikes are host-made trains of the keyed Poisson draws (brainlc.image_random,
+The input spikes are host-made trains of the keyed Poisson draws (brainlc.sim.image_random,
 seeds 11 and 12), which the compiled model's Poisson input draws since the evaluation
 replicas came: d2bc903 drew with Brian2's rand(), so the golden file was made again there,
-in a worktree of d2bc903 with today's ``brainlc/image_random.py`` copied in:
+in a worktree of d2bc903 with today's keyed draw copied in. d2bc903 has the flat layout of
+brainlc 0.1, so it takes this script as it was before the package was split into rooms
+(commit 8dbfbf7) and the draw from its flat place:
 
-    git worktree add /tmp/golden d2bc903 && cp brainlc/image_random.py /tmp/golden/brainlc/
-    cp scripts/make_runtime_golden.py /tmp/golden/scripts/ && cd /tmp/golden
+    git worktree add /tmp/golden d2bc903 && cd /tmp/golden
+    git show 8dbfbf7:brainlc/image_random.py > brainlc/image_random.py
+    git show 8dbfbf7:scripts/make_runtime_golden.py > scripts/make_runtime_golden.py
     python scripts/make_runtime_golden.py tests/data/runtime-golden.npz
 """
 
@@ -19,12 +22,12 @@ import sys
 
 import numpy as np
 
-from brainlc import image_random
-from brainlc.config import NetworkConfig
-from brainlc.encoding import firing_rates, spike_probabilities
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
+from brainlc.core.config import NetworkConfig
+from brainlc.core.encoding import firing_rates, spike_probabilities
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.sim import image_random
+from brainlc.sim.simulation import CompiledNetwork
 
 SHAPE = dict(architecture="LC", channels=4, competition_trainable=True)
 CONFIGS = {

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from brainlc.presets import load_preset
-from brainlc.reproduce import table_rows
-from brainlc.sweep import _as_float, original_rows
+from brainlc.campaign.reproduce import table_rows
+from brainlc.campaign.sweep import _as_float, original_rows
+from brainlc.core.presets import load_preset
 
 VOTING = ("patch_voting", "all_voting", "spikes_first")
 
@@ -121,7 +121,7 @@ def main() -> None:
     parser.add_argument("--min-images", type=int, default=1000, help="fewest test images of a counted score")
     parser.add_argument("-o", "--output", type=Path, required=True, help="Markdown file to write")
     args = parser.parse_args()
-    from brainlc.sweep import packaged_original_runs
+    from brainlc.campaign.sweep import packaged_original_runs
 
     text = report(args.csv or packaged_original_runs(), args.runs, args.min_images)
     args.output.write_text(text)

@@ -23,9 +23,9 @@ BUILDS = [("lc-fixed", "spikes", True), ("c-trainable", "spikes", True),
 
 
 def build(trace: str, input_mode: str, record: bool) -> tuple[str, float]:
-    from brainlc.replicas import ReplicaEvaluator
-    from brainlc.simulation import CompiledNetwork
-    from brainlc.traces import read_trace
+    from brainlc.core.traces import read_trace
+    from brainlc.sim.replicas import ReplicaEvaluator
+    from brainlc.sim.simulation import CompiledNetwork
 
     ds, cfg = read_trace(TRACES / f"trace-{trace}.nc")
     recorded = tuple(int(r) for r in ds.recorded.values) if record else ()

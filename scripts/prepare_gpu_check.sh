@@ -10,7 +10,7 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
     --platform manylinux2014_x86_64 -d .gpu/wheels \
     brian2==2.10.1 brian2cuda==1.0b1 netCDF4 cftime
-data=$(python3 -c "from brainlc.data import load_mnist, data_dir; load_mnist(); print(data_dir())")
+data=$(python3 -c "from brainlc.experiment.mnist import load_mnist, data_dir; load_mnist(); print(data_dir())")
 for file in "$data"/*-ubyte; do
     gzip -9 -c "$file" > ".gpu/mnist/$(basename "$file").gz"
 done

@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from brainlc.config import NetworkConfig
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import NetworkState
+from brainlc.core.config import NetworkConfig
+from brainlc.core.state import NetworkState
+from brainlc.sim.simulation import CompiledNetwork
 
 CFG = NetworkConfig("FC", 1, mean_weight=0.5)
 STEPS = CFG.time_per_image

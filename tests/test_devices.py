@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from brainlc import devices
-from brainlc.brian_model import BuildSpec
-from brainlc.compiler import project_key
-from brainlc.config import NetworkConfig
-from brainlc.devices import DeviceError
+from brainlc.core.config import NetworkConfig
+from brainlc.sim import devices
+from brainlc.sim.compiler import project_key
+from brainlc.sim.devices import DeviceError
+from brainlc.sim.spec import BuildSpec
 
 
 def _small_config() -> NetworkConfig:
@@ -141,7 +141,7 @@ def test_a_cuda_build_that_cannot_happen_here_says_why_and_changes_nothing(tmp_p
 
     from brian2 import get_device, prefs
 
-    from brainlc.simulation import CompiledNetwork
+    from brainlc.sim.simulation import CompiledNetwork
 
     flags, cxx = prefs["codegen.cpp.extra_compile_args_gcc"], os.environ.get("CXX")
     with pytest.raises(DeviceError, match=re.escape(devices.cuda_build_problem())):

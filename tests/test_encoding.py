@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from brainlc.config import NetworkConfig
-from brainlc.encoding import center_crop, firing_rates, original_poisson_trains, spike_probabilities
+from brainlc.core.config import NetworkConfig
+from brainlc.core.encoding import center_crop, firing_rates, original_poisson_trains, spike_probabilities
 
 CFG = NetworkConfig("LC", 4)
 

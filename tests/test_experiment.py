@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from brainlc.cli import main
-from brainlc.data import load_mnist
-from brainlc.images import read_digit_image
-from brainlc.store import Store, StoreError
+from brainlc.experiment.images import read_digit_image
+from brainlc.experiment.mnist import load_mnist
+from brainlc.storage.store import Store, StoreError
 
 SMALL = ["--train", "300", "--calibrate", "300", "--test", "300"]
 
@@ -49,7 +49,7 @@ def test_a_saved_network_reloads_with_theta_and_predicts_the_same(trained, store
     assert vote["method"] == saved.voting.method_
     assert np.array(vote["confusion"]).shape == (10, 11)
     # the reloaded readouts give the stored test accuracy on the same counts
-    from brainlc.experiment import Runner
+    from brainlc.experiment.runs import Runner
 
     runner = Runner(saved.config, show_progress=False)
     counts, labels, _ = runner.activity(saved.state, "test", 300, saved.seed)
@@ -98,7 +98,7 @@ def test_feed_a_users_digit_image(trained, store, tmp_path, capsys):
 def test_an_image_without_ink_is_refused(tmp_path):
     from PIL import Image
 
-    from brainlc.images import ImageError
+    from brainlc.experiment.images import ImageError
 
     path = tmp_path / "blank.png"
     Image.fromarray(np.full((30, 30), 255, np.uint8)).save(path)
@@ -126,7 +126,7 @@ def test_bad_input_is_one_clear_error_and_touches_nothing(trained, store, args, 
 def test_corrupt_entries_and_interrupted_saves(trained, store, tmp_path, monkeypatch, capsys):
     import shutil
 
-    from brainlc import store as store_module
+    from brainlc.storage import store as store_module
 
     copy = tmp_path / "copy"
     shutil.copytree(store, copy)

@@ -1,12 +1,12 @@
-"""brainlc's edit of Brian2's generated C++ (brainlc.generated_code): it applies to the
+"""brainlc's edit of Brian2's generated C++ (brainlc.sim.generated_code): it applies to the
 code Brian2 writes, and leaves alone code it does not recognise. That results do not change
 is what the parity, replica and runtime-parameter tests check, on the edited builds."""
 
 import re
 
-from brainlc import generated_code
-from brainlc.config import NetworkConfig
-from brainlc.simulation import CompiledNetwork
+from brainlc.core.config import NetworkConfig
+from brainlc.sim import generated_code
+from brainlc.sim.simulation import CompiledNetwork
 
 BRIAN2_29_LOOP_END = """        clock = next_clocks();
 

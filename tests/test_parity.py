@@ -9,11 +9,11 @@ chunk are exercised too.
 import numpy as np
 import pytest
 
-from brainlc.reference import ReferenceNetwork
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import NetworkState, normalise_xy
-from brainlc.topology import build_connectivity
-from brainlc.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
+from brainlc.core.reference import ReferenceNetwork
+from brainlc.core.state import NetworkState, normalise_xy
+from brainlc.core.topology import build_connectivity
+from brainlc.core.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
+from brainlc.sim.simulation import CompiledNetwork
 
 TRACE_CASES = ["lc-fixed", "lc-trainable", "c-fixed", "c-trainable", "fc-fixed", "fc-trainable",
                "lc-original", "c-original", "fc-original"]

@@ -4,9 +4,10 @@ import sys
 
 import pytest
 
-from brainlc.cli import info, main
-from brainlc.presets import PresetError, load_preset, parse_preset, preset_names
-from brainlc.topology import build_connectivity
+from brainlc.cli import main
+from brainlc.cli.inspection import info
+from brainlc.core.presets import PresetError, load_preset, parse_preset, preset_names
+from brainlc.core.topology import build_connectivity
 
 EXPECTED = {
     "lc-1000-k12": ("LC", 1000, 12, 9000, 10_287_000, 92.3, 95.1),

@@ -4,12 +4,12 @@ saves one that did not (issue 18, item 1)."""
 import numpy as np
 import pytest
 
-from brainlc.experiment import NewRun, TrainingError, prove_trained, run_new, run_new_together
-from brainlc.presets import load_preset
-from brainlc.simulation import BinaryError, CompiledNetwork, invoke_binary, unread_inputs
-from brainlc.state import NetworkState, initial_state
-from brainlc.store import Store
-from brainlc.topology import build_connectivity
+from brainlc.core.presets import load_preset
+from brainlc.core.state import NetworkState, initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.experiment.runs import NewRun, TrainingError, prove_trained, run_new, run_new_together
+from brainlc.sim.simulation import BinaryError, CompiledNetwork, invoke_binary, unread_inputs
+from brainlc.storage.store import Store
 
 SIZES = {"train": 20, "calibrate": 100, "test": 20}
 CONFIG = load_preset("lc-25-k12").config
@@ -56,7 +56,7 @@ def test_an_input_the_binary_did_not_take_is_an_error(tmp_path):
 
 
 def test_the_per_neuron_counts_must_agree():
-    from brainlc.simulation import images_learned
+    from brainlc.sim.simulation import images_learned
 
     assert images_learned(np.full(225, 20.0)) == 20
     assert images_learned(np.array([20.0, 20.0, 19.0])) == -1  # a damaged or racing count

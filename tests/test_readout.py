@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from brainlc.protocol import ProtocolError, split_indices
-from brainlc.readout import SpikeVoting, accuracy_report, linear_readout, votes_distribution
+from brainlc.core.readout import SpikeVoting, accuracy_report, linear_readout, votes_distribution
+from brainlc.experiment.protocol import ProtocolError, split_indices
 
 
 def two_by_two_counts():
@@ -101,7 +101,7 @@ def test_the_linear_readout_is_the_same_bits_whatever_the_blas_thread_count():
 
 
 def test_the_linear_readout_round_trips_through_plain_arrays_and_refuses_newer_formats():
-    from brainlc.readout import readout_from_dataset, readout_to_dataset
+    from brainlc.core.readout import readout_from_dataset, readout_to_dataset
 
     counts, voting, linear = _fitted_readouts(1)
     ds = readout_to_dataset(voting, linear)
@@ -177,7 +177,7 @@ def test_progress_draws_a_bar_on_a_terminal_and_one_line_otherwise():
 
 def test_a_readout_saved_by_brainlc_0_1_is_still_read():
     """Format 1: classes and scikit-learn's parameters in attributes, coefficients over class."""
-    from brainlc.readout import readout_from_dataset, readout_to_dataset
+    from brainlc.core.readout import readout_from_dataset, readout_to_dataset
 
     counts, voting, linear = _fitted_readouts(2)
     old = readout_to_dataset(voting, linear).drop_vars("linear_classes").rename({"linear_row": "class"})

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from brainlc import analysis
+from brainlc.analysis import recordings
+from brainlc.analysis.plots import FIGURES
 from brainlc.cli import main
-from brainlc.plots import FIGURES
-from brainlc.recording import RecordingError, read_recording, write_recording
-from brainlc.store import Store
+from brainlc.storage.recording import RecordingError, read_recording, write_recording
+from brainlc.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,15 +54,15 @@ def test_schema_dims_coords_units_and_attributes(setup):
     assert ds.attrs["split"] == "test" and ds.attrs["network_version"] == 3
     # the ragged array and the counts agree, image by image
     assert np.array_equal(ds.spikes_per_image.values, ds.spike_count.values.sum(axis=1))
-    times, neurons = analysis.spike_trains(ds, 5)
+    times, neurons = recordings.spike_trains(ds, 5)
     assert np.array_equal(np.bincount(neurons, minlength=225), ds.spike_count.values[5])
     assert np.all(np.diff(times) >= 0)
     # theta is frozen while recording, and equals the network's
     theta = ds.theta.sel(recorded=7).values
     assert np.all(theta == ds.theta_network.values[7])
     # black pixels never spike
-    from brainlc.data import load_mnist
-    from brainlc.encoding import center_crop
+    from brainlc.core.encoding import center_crop
+    from brainlc.experiment.mnist import load_mnist
 
     pixels = center_crop(load_mnist().test_images[ds.mnist_index.values], 20).reshape(200, -1)
     assert np.all(ds.input_spike_count.values[pixels == 0] == 0)
@@ -91,15 +91,15 @@ def test_opens_with_plain_xarray_without_brainlc(setup):
 def test_analysis_from_the_file_matches_brainlc_evaluate(setup):
     saved = Store(setup["store"]).load(setup["id"])
     test = read_recording(setup["test"])
-    from_file = analysis.scores(test)
+    from_file = recordings.scores(test)
     for method in ("patch_voting", "all_voting", "spikes_first", "vote", "linear"):
         assert from_file[method]["accuracy"] == saved.record["scores"][method]["accuracy"], method
         assert from_file[method]["confusion"] == saved.record["scores"][method]["confusion"], method
     # recalibrating from the calibration recording gives the evaluation's numbers too
-    refit = analysis.calibrate_and_score(read_recording(setup["calibration"]), test)
+    refit = recordings.calibrate_and_score(read_recording(setup["calibration"]), test)
     for method in ("vote", "linear"):
         assert refit[method]["accuracy"] == pytest.approx(saved.record["scores"][method]["accuracy"], abs=1e-12)
-    stats = analysis.spike_statistics(test)
+    stats = recordings.spike_statistics(test)
     assert stats["images"] == 200 and stats["output_spikes_per_image_mean"] > 1
     assert 0 < stats["first_spike_ms_mean"] < 250
 
@@ -119,7 +119,7 @@ def test_truncated_or_foreign_files_are_refused(setup, tmp_path, capsys):
 
 
 def test_recording_costs_nothing_unless_asked(setup):
-    from brainlc.simulation import CompiledNetwork
+    from brainlc.sim.simulation import CompiledNetwork
 
     saved = Store(setup["store"]).load(setup["id"])
     plain = CompiledNetwork(saved.config, images_per_run=100).compile()
@@ -144,8 +144,8 @@ def test_figures_leave_pyplot_and_the_backend_alone(setup):
     code = f"""
 import sys, matplotlib
 matplotlib.use("svg")
-from brainlc import figures
-from brainlc.recording import read_recording, recording_config
+from brainlc.analysis import figures
+from brainlc.storage.recording import read_recording, recording_config
 ds = read_recording({str(setup["test"])!r})
 fig = figures.weights_xy(recording_config(ds), ds["w_xy"].values)
 fig2 = figures.raster(ds, 0)

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainlc import store as store_module
 from brainlc.cli import main
-from brainlc.store import STAGING, SaveError, Store
+from brainlc.storage import store as store_module
+from brainlc.storage.store import STAGING, SaveError, Store
 
 SMALL = ["--calibrate", "100", "--test", "20"]
 
@@ -244,10 +244,10 @@ def test_a_full_disk_after_the_simulation_loses_nothing(store, tmp_path):
 
 
 def test_a_read_only_store_is_refused_before_any_work(store, tmp_path, monkeypatch, capsys):
-    root, network_id, runs = store
-    from brainlc import experiment
+    root, network_id, _ = store
+    from brainlc.experiment import runs
 
-    monkeypatch.setattr(experiment, "Runner", None)  # any simulation would fail loudly
+    monkeypatch.setattr(runs, "Runner", None)  # any simulation would fail loudly
     disk = tmp_path / "ro"
     if _mount_tmpfs(disk, "1m"):
         try:
@@ -339,9 +339,9 @@ def _damaged(path: Path, how: str) -> None:
 @pytest.fixture(scope="module")
 def tiny_project(tmp_path_factory):
     """A compiled lc-25-k12 project (2 images per invocation) in a cache of its own, and its output."""
-    from brainlc.presets import load_preset
-    from brainlc.simulation import CompiledNetwork
-    from brainlc.state import initial_state
+    from brainlc.core.presets import load_preset
+    from brainlc.core.state import initial_state
+    from brainlc.sim.simulation import CompiledNetwork
 
     cache = tmp_path_factory.mktemp("cache")
     config = load_preset("lc-25-k12").config
@@ -353,7 +353,7 @@ def tiny_project(tmp_path_factory):
 
 
 def _rerun(tiny_project):
-    from brainlc.simulation import CompiledNetwork
+    from brainlc.sim.simulation import CompiledNetwork
 
     cache, config, state, rates, _ = tiny_project
     net = CompiledNetwork(config, images_per_run=2, cache_dir=cache).compile()
@@ -362,7 +362,7 @@ def _rerun(tiny_project):
 
 @pytest.mark.parametrize("how", ["empty", "zeros", "half", "random", "bit"])
 def test_every_damage_of_every_file_a_binary_runs_on_is_detected(tiny_project, how, tmp_path):
-    from brainlc.compiler import damage, load_manifest, runtime_files
+    from brainlc.sim.compiler import damage, load_manifest, runtime_files
 
     cache = tiny_project[0]
     (project,) = [p for p in cache.iterdir() if p.is_dir()]
@@ -425,10 +425,10 @@ def _processes_in(folder: Path) -> list[str]:
 
 
 def test_kill_9_while_compiling_kills_the_compiler_and_the_half_build_is_never_used(tmp_path):
-    from brainlc.compiler import MANIFEST
+    from brainlc.sim.compiler import MANIFEST
 
     cache = tmp_path / "cache"
-    code = ("from brainlc.presets import load_preset; from brainlc.simulation import CompiledNetwork; "
+    code = ("from brainlc.core.presets import load_preset; from brainlc.sim.simulation import CompiledNetwork; "
             f"CompiledNetwork(load_preset('lc-25-k8').config, images_per_run=3, cache_dir={str(cache)!r}).compile()")
     env = dict(os.environ, CCACHE_DISABLE="1")
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -445,7 +445,7 @@ def test_kill_9_while_compiling_kills_the_compiler_and_the_half_build_is_never_u
     assert _processes_in(cache) == [], "make or g++ outlived the command"
     (project,) = [p for p in cache.iterdir() if p.is_dir()]
     assert not (project / MANIFEST).exists()  # the half build is never taken for a project
-    from brainlc.compiler import load_manifest
+    from brainlc.sim.compiler import load_manifest
 
     assert load_manifest(project) is None
 
@@ -454,7 +454,7 @@ def test_kill_9_while_compiling_kills_the_compiler_and_the_half_build_is_never_u
 def test_a_group_partly_finished_by_another_command_trains_the_rest_alone(tmp_path):
     """The second of two reproductions with --train-together 3 finds 2 of its group's 3 tasks
     finished by the first: the third trains alone, exactly as a separate run."""
-    from brainlc.tasks import Task, execute, execute_together
+    from brainlc.campaign.tasks import Task, execute, execute_together
 
     def same(a, b) -> None:
         for key in ("w_xy", "w_yy", "theta"):

@@ -1,24 +1,24 @@
 """Evaluation with replicas: R images at once, learning off, exactly as one at a time.
 
-The evaluation model (brainlc.evaluation_model) leaves out every learning pathway; its
+The evaluation model (brainlc.sim.evaluation_model) leaves out every learning pathway; its
 spikes must be those of the full model with learning off, and those of the reference
 traces, whatever the number of replicas, the chunking and the number of worker processes.
-Its Poisson input is keyed by image (brainlc.image_random), so it draws what the full
+Its Poisson input is keyed by image (brainlc.sim.image_random), so it draws what the full
 model draws for the same seed.
 """
 
 import numpy as np
 import pytest
 
-from brainlc import image_random
-from brainlc.brian_model import BuildSpec
-from brainlc.config import NetworkConfig
-from brainlc.encoding import firing_rates, spike_probabilities
-from brainlc.replicas import ReplicaEvaluator, default_replicas
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import NetworkState, initial_state
-from brainlc.topology import build_connectivity
-from brainlc.traces import dense_spikes, read_trace
+from brainlc.core.config import NetworkConfig
+from brainlc.core.encoding import firing_rates, spike_probabilities
+from brainlc.core.state import NetworkState, initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.core.traces import dense_spikes, read_trace
+from brainlc.sim import image_random
+from brainlc.sim.replicas import ReplicaEvaluator, default_replicas
+from brainlc.sim.simulation import CompiledNetwork
+from brainlc.sim.spec import BuildSpec
 
 # one per architecture in the default suite (every competition kind among them); the rest: -m slow
 DEFAULT_CASES = ["lc-original", "c-trainable", "fc-fixed"]

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from brainlc.brian_model import BuildSpec
-from brainlc.compiler import project_key
-from brainlc.config import SHAPE_FIELDS, NetworkConfig
-from brainlc.encoding import firing_rates
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
+from brainlc.core.config import SHAPE_FIELDS, NetworkConfig
+from brainlc.core.encoding import firing_rates
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.sim.compiler import project_key
+from brainlc.sim.simulation import CompiledNetwork
+from brainlc.sim.spec import BuildSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 

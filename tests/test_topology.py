@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from brainlc.config import ConfigError, NetworkConfig
-from brainlc.topology import build_connectivity, competition_synapses, receptive_field_synapses
+from brainlc.core.config import ConfigError, NetworkConfig
+from brainlc.core.topology import build_connectivity, competition_synapses, receptive_field_synapses
 
 PAPER_COUNTS = [
     ("LC", 1000, 12, 10_287_000),

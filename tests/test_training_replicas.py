@@ -4,13 +4,13 @@ seed and images, trained at once, each exactly as it trains alone."""
 import numpy as np
 import pytest
 
-from brainlc.config import NetworkConfig
-from brainlc.encoding import firing_rates
-from brainlc.simulation import CompiledNetwork
-from brainlc.state import initial_state
-from brainlc.topology import build_connectivity
-from brainlc.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
-from brainlc.training_replicas import ReplicaTrainer
+from brainlc.core.config import NetworkConfig
+from brainlc.core.encoding import firing_rates
+from brainlc.core.state import initial_state
+from brainlc.core.topology import build_connectivity
+from brainlc.core.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
+from brainlc.sim.simulation import CompiledNetwork
+from brainlc.sim.training_replicas import ReplicaTrainer
 
 
 def _other(cfg: NetworkConfig) -> NetworkConfig:

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from brainlc.cli import main
-from brainlc.data import load_mnist
-from brainlc.images import ImageError, read_digit_image
-from brainlc.presets import PresetError, load_preset
+from brainlc.core.presets import PresetError, load_preset
+from brainlc.experiment.images import ImageError, read_digit_image
+from brainlc.experiment.mnist import load_mnist
 
 MODEL = "[model]\narchitecture = 'LC'\nchannels = 4\n"
 

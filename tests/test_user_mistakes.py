@@ -50,7 +50,7 @@ def test_an_unusable_cache_or_data_folder_is_refused_before_mnist_or_a_task(vari
 
 
 def test_a_read_only_cache_is_refused(tmp_path, monkeypatch, capsys):
-    from brainlc.compiler import CacheError, check_cache
+    from brainlc.sim.compiler import CacheError, check_cache
 
     monkeypatch.setattr("brainlc.folders.tempfile.mkstemp",
                         lambda **kw: (_ for _ in ()).throw(OSError(30, "Read-only file system")))
@@ -91,7 +91,7 @@ def test_argparse_mistakes_are_one_line_not_the_usage(args, expected, capsys):
 def test_an_unreachable_scheduler_is_one_line(tmp_path, capsys, monkeypatch):
     import dask.distributed  # imported first, so that the patch below is undone for the tests after this one
 
-    from brainlc import engine
+    from brainlc.campaign import engine
 
     monkeypatch.setattr(dask.distributed, "Client", lambda *a, **k: (_ for _ in ()).throw(
         OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 20 s")))
@@ -108,10 +108,10 @@ def test_a_bad_eval_workers_variable_is_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_delete_with_stdin_closed_asks_for_yes(tmp_path):
-    from brainlc.presets import load_preset
-    from brainlc.state import initial_state
-    from brainlc.store import Store
-    from brainlc.topology import build_connectivity
+    from brainlc.core.presets import load_preset
+    from brainlc.core.state import initial_state
+    from brainlc.core.topology import build_connectivity
+    from brainlc.storage.store import Store
 
     config = load_preset("lc-25-k12").config
     store = Store(tmp_path / "s")

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from brainlc.cli import _warn_unusual, main
-from brainlc.config import VALID_RANGES, ConfigError, NetworkConfig
-from brainlc.presets import load_preset, preset_names
+from brainlc.cli import main
+from brainlc.cli.common import warn_unusual
+from brainlc.core.config import VALID_RANGES, ConfigError, NetworkConfig
+from brainlc.core.presets import load_preset, preset_names
 
 BAD = ["c_w=nan", "c_w=inf", "c_w=-inf", "intensity=1e12", "theta_plus=1e300", "theta_plus=-1", "intensity=-1",
        "intensity=0", "tau_membrane=1e-300", "tau_theta=0", "nu_potentiation=-0.01", "nu_depression=2",
@@ -29,7 +30,7 @@ def test_every_numeric_hyper_parameter_has_a_range_with_a_reason():
 def test_every_preset_and_every_saved_run_of_the_original_is_in_range():
     for name in preset_names():
         load_preset(name)
-    from brainlc.sweep import packaged_original_runs
+    from brainlc.campaign.sweep import packaged_original_runs
 
     with open(packaged_original_runs()) as handle:
         rows = list(csv.DictReader(handle))
@@ -89,7 +90,7 @@ def test_a_legal_but_unusual_value_is_one_warning_line(capsys):
     config = load_preset("lc-25-k12").config
     assert config.unusual() == []
     excitatory = config.replace(c_w=5.0)
-    _warn_unusual([excitatory, excitatory, config])
+    warn_unusual([excitatory, excitatory, config])
     assert capsys.readouterr().err.splitlines() == [
         "brainlc: warning: c_w=5 mV > 0 makes the competition excitatory; going on"]
     assert "grow" in load_preset("lc-25-k12-trained").config.replace(weight_decay=-1e-3).unusual()[0]
@@ -110,13 +111,14 @@ def test_repeated_campaign_inputs_are_refused(args, message, tmp_path, capsys):
 
 
 def test_the_original_runs_are_packaged_data(monkeypatch):
-    from brainlc import cli
-    from brainlc.sweep import packaged_original_runs
+    import brainlc
+    from brainlc.campaign.sweep import packaged_original_runs
+    from brainlc.cli.campaigns import _original_runs_csv
 
     monkeypatch.delenv("BRAINLC_ORIGINAL_RUNS", raising=False)
-    path = cli._original_runs_csv()
+    path = _original_runs_csv()
     assert path == packaged_original_runs() and path.is_file()
-    assert path.resolve().is_relative_to(__import__("pathlib").Path(cli.__file__).resolve().parent)
+    assert path.resolve().is_relative_to(__import__("pathlib").Path(brainlc.__file__).resolve().parent)
     import tomllib
 
     pyproject = tomllib.loads((path.parents[2] / "pyproject.toml").read_text())
@@ -125,7 +127,7 @@ def test_the_original_runs_are_packaged_data(monkeypatch):
 
 @pytest.mark.parametrize("seeds, title", [(1, "(1 seed;"), (2, "(2 seeds;")])
 def test_the_curve_title_counts_its_seeds(seeds, title):
-    from brainlc.curve import curve_figure
+    from brainlc.campaign.curve import curve_figure
 
     ds = xr.Dataset({"accuracy_vote": (("seed", "images"), np.full((seeds, 2), 50.0))},
                     coords={"seed": range(seeds), "images": [0, 10]}, attrs={"preset": "x", "calibrate": 100,
