@@ -1,5 +1,6 @@
 """The code is ruff-clean (rules in pyproject.toml) and keeps to its rooms: the import-linter
-contracts of pyproject.toml hold, and they do catch an import that breaks them."""
+contracts of pyproject.toml hold, no modules import each other in a circle, and both checks do
+catch an import that breaks them."""
 
 import os
 import shutil
@@ -62,3 +63,38 @@ def test_every_subpackage_is_installed():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
     assert found <= listed, sorted(found - listed)
+
+
+#: Prints each circle of imports between brainlc's modules (also through imports inside functions).
+CIRCLES = """
+import grimp
+graph = grimp.build_graph("brainlc")
+for module in sorted(m for m in graph.modules if m.startswith("brainlc.")):
+    for imported in sorted(graph.find_modules_directly_imported_by(module)):
+        if imported.startswith("brainlc.") and imported != module:
+            back = graph.find_shortest_chain(importer=imported, imported=module)
+            if back:
+                print(" -> ".join((module, *back)))
+"""
+
+
+def _circles(root: Path) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    result = subprocess.run([sys.executable, "-c", CIRCLES], cwd=root, env=env, capture_output=True, text=True,
+                            check=True)
+    return result.stdout.splitlines()
+
+
+def test_no_module_imports_itself_through_others():
+    assert _circles(ROOT) == []
+
+
+def test_a_circle_is_found(tmp_path):
+    """The circle that the split opened, planted again in a copy: full_model <-> evaluation_model."""
+    shutil.copytree(PACKAGE, tmp_path / "brainlc", ignore=shutil.ignore_patterns("__pycache__"))
+    for module, line in (("full_model", "from .evaluation_model import build_evaluation_objects"),
+                         ("evaluation_model", "from .full_model import build_full_objects")):
+        with open(tmp_path / "brainlc" / "sim" / f"{module}.py", "a") as f:
+            f.write(f"\n\ndef _circle():\n    {line}\n")
+    circle = "brainlc.sim.evaluation_model -> brainlc.sim.full_model -> brainlc.sim.evaluation_model"
+    assert circle in _circles(tmp_path)
