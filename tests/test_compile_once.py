@@ -195,3 +195,17 @@ def test_a_compile_says_what_it_does_and_a_waiting_process_says_how_long_it_wait
     assert lines[1].startswith("brainlc: waited ") and float(lines[1].split()[2]) >= 1.0, err
     assert lines[2].startswith("brainlc: compiling the FC 2x20x20 network for cpp into"), err
     assert "once per network shape" in lines[2] and float(out) > 0
+
+
+def test_a_generated_project_is_code_only_and_not_cached(tmp_path, monkeypatch):
+    """generate_project writes the project's code (to read) without compiling or caching it."""
+    from brainlc.sim.compiler import generate_project
+    from brainlc.sim.spec import BuildSpec
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BRAINLC_CACHE", str(cache))
+    project = generate_project(BuildSpec(CFG, 2, learning=False), tmp_path / "generated")
+    sources = sorted(p.name for p in (project / "code_objects").glob("*.cpp"))
+    assert any(name.startswith("Y_update_codeobject") for name in sources), sources
+    assert (project / "main.cpp").is_file() and not (project / "main").exists()
+    assert not list(project.rglob("*.o")) and not cache.exists()

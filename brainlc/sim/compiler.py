@@ -325,7 +325,7 @@ def _build_with_brian(spec: BuildSpec, project: Path, toolchain: dict, conn: Con
         raise CompileError(f"compiling {project.name} failed ({said}); the whole output is in {log_path}") from exc
 
 
-def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity) -> dict:
+def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, compile_binary: bool = True) -> dict:
     _import_brian2()
     from brian2 import Network, device
 
@@ -349,14 +349,26 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity) 
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
                 generated_code.streamline(project)
-                device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
+                if compile_binary:
+                    device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
             else:
-                device.build(directory=str(project), compile=True, run=False, with_output=False)
+                device.build(directory=str(project), compile=compile_binary, run=False, with_output=False)
             manifest = _describe(spec, objects, device, toolchain)
     finally:
         if previous_cxx is None:
             os.environ.pop("CXX", None)
     return manifest
+
+
+def generate_project(spec: BuildSpec, directory: Path) -> Path:
+    """Generate the code of ``spec``'s project into ``directory`` without compiling it or
+    caching it: code to read (e.g. a CUDA project on a machine without a GPU, where nvcc
+    would take minutes for a binary that cannot run). Returns ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _output_to(directory / BUILD_LOG):
+        _build(spec, directory, devices.toolchain(spec.device), build_connectivity(spec.config), compile_binary=False)
+    return directory
 
 
 def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
