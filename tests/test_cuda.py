@@ -3,9 +3,11 @@
 Marker ``cuda``; not part of the default suite. Run with ``python -m pytest -m cuda``
 under Python >= 3.12 with ``brainlc[cuda]`` and the CUDA toolkit (nvcc, cuRAND):
 
-- without a GPU, the build tests compile each network for the GPU (sm_90 unless
-  ``$BRAINLC_CUDA_COMPUTE_CAPABILITY`` says otherwise) and check that the generated code
-  is exact and free of write races; the run tests are skipped;
+- without a GPU, the build tests compile the three trace networks of CASES for the GPU
+  (sm_90 unless ``$BRAINLC_CUDA_COMPUTE_CAPABILITY`` says otherwise), one per kind of
+  synaptic write, generate the Poisson-input and evaluation-replica networks without
+  compiling them (nvcc takes minutes per network), and check that the generated code is
+  exact and free of write races; the run tests are skipped;
 - with a GPU, the run tests present the reference traces (tests/data) to the compiled
   GPU network and compare spikes, weights and thresholds with the numpy reference.
 
