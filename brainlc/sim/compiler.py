@@ -19,6 +19,7 @@ Cache folder: ``$BRAINLC_CACHE`` or ``~/.cache/brainlc/compiled``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -39,13 +40,16 @@ from brainlc import __version__, stopping
 from brainlc.core.topology import Connectivity, build_connectivity
 from brainlc.errors import BrainlcError
 
-from . import compile_guard, devices, evaluation_model, generated_code
+from . import compile_guard, devices, evaluation_model, generated_code, propagation_blocks, structured_code
 from . import equations as eq
 from .full_model import build_full_objects
 from .spec import BuildSpec
 
 MANIFEST = "manifest.json"
 BUILD_LOG = "build.log"  # Brian2's and the compiler's output while building
+#: The compiled model's X->Y synapse order (int32): its synapse k is the topology's synapse
+#: XY_ORDER[k] (structured propagation); absent when the orders are the same.
+XY_ORDER = "xy_order.int32"
 
 
 def cache_root() -> Path:
@@ -74,6 +78,7 @@ def check_cache(root: Path | None = None) -> Path:
 #: The modules whose source shapes the generated code or the binary's inputs.
 CODE_SOURCES = ("sim/equations.py", "sim/spec.py", "sim/full_model.py", "sim/evaluation_model.py",
                 "sim/image_random.py", "sim/compiler.py", "sim/devices.py", "sim/generated_code.py",
+                "sim/propagation_blocks.py", "sim/structured_code.py",
                 "core/topology.py", "core/config.py", "core/state.py")
 log = logging.getLogger("brainlc")
 
@@ -166,6 +171,8 @@ def runtime_files(project: Path, binary: str = "main") -> list[Path]:
     the binary and the static arrays (the index maps, and every other array fixed at
     compile time), sorted."""
     files = [project / binary] if (project / binary).is_file() else []
+    if (project / XY_ORDER).is_file():
+        files.append(project / XY_ORDER)
     static = project / "static_arrays"
     if static.is_dir():
         files += sorted(path for path in static.iterdir() if path.is_file())
@@ -333,6 +340,12 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
     # ccache for g++; nvcc takes CXX as its host compiler (-ccbin), which must be one word.
     if previous_cxx is None and spec.device == "cpp" and shutil.which("ccache"):
         os.environ["CXX"] = "ccache g++"
+    blocks = structured_blocks(spec, conn)
+    if blocks is not None:  # the X->Y synapses listed block by block
+        order = blocks.synapse_order
+        conn = dataclasses.replace(conn, xy_pre=conn.xy_pre[order], xy_post=conn.xy_post[order],
+                                   xy_kernel=None if conn.xy_kernel is None else conn.xy_kernel[order])
+    structured = {}
     try:
         with devices.building_for(spec.device, project, make_jobs(), toolchain.get("compute_capability")):
             device.reinit()
@@ -349,15 +362,29 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
                 generated_code.streamline(project)
+                structured = structured_code.structure(project, blocks, spec.replicas)
                 if compile_binary:
                     device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
             else:
                 device.build(directory=str(project), compile=compile_binary, run=False, with_output=False)
             manifest = _describe(spec, objects, device, toolchain)
+            manifest["structured"] = structured
+            if blocks is not None and conn.xy_kernel is None and not np.array_equal(
+                    blocks.synapse_order, np.arange(blocks.n_synapses)):
+                blocks.synapse_order.astype(np.int32).tofile(project / XY_ORDER)
+                manifest["xy_order"] = XY_ORDER
     finally:
         if previous_cxx is None:
             os.environ.pop("CXX", None)
     return manifest
+
+
+def structured_blocks(spec: BuildSpec, conn: Connectivity) -> propagation_blocks.XYBlocks | None:
+    """The X->Y blocks ``spec`` is built with: C++ device, ``spec.structured`` and a
+    regular map (:mod:`brainlc.sim.propagation_blocks`), else None (Brian2's own code)."""
+    if spec.device != "cpp" or not spec.structured:
+        return None
+    return propagation_blocks.xy_blocks(spec.config, conn)
 
 
 def generate_project(spec: BuildSpec, directory: Path) -> Path:

@@ -10,11 +10,17 @@ without the edit.
   run; the reading moves after the loop (Brian2 2.10 already reads a cheap clock, and only
   with a maximum run time, which brainlc never sets).
 
-Tried and left out: a vectorised pass counting the output neurons at threshold before
-Brian2's threshold loop (which g++ cannot vectorise), so that the loop runs only on steps
-with a spike. Alternating runs of ``lc-100-k12`` with and without it differed by less than
-the machine's noise (training 6.47 against 6.28 ms per image, blank images 2.05 against
-2.10): steps with output spikes paid for a second pass.
+- :func:`vectorised_thresholds`: Brian2's threshold loop tests each neuron and appends
+  the spiking ones to the spike space in one loop, which g++ cannot vectorise (about 1.4 ns
+  per neuron here). The edit splits it: a vectorised pass writes each neuron's condition
+  (for ``A && B``, its first part ``A``) into a byte mask, and a second pass reads the mask
+  eight neurons at a time and, for each candidate, evaluates Brian2's own statements and
+  condition and appends it. Same spikes, same ascending order; about 0.4 ns per neuron.
+
+Tried and left out (before the split above): a vectorised pass counting the output
+neurons at threshold before Brian2's unchanged threshold loop, so that the loop runs only
+on steps with a spike. Alternating runs of ``lc-100-k12`` with and without it differed by
+less than the machine's noise: steps with output spikes paid for a second full pass.
 """
 
 from __future__ import annotations
@@ -41,6 +47,74 @@ def lean_network_loop(project: Path) -> bool:
     return bool(count)
 
 
-def streamline(project: Path) -> dict[str, bool]:
+#: Brian2's threshold loop (C++ standalone ``threshold.cpp`` template).
+_THRESHOLD_LOOP = re.compile(
+    r"long _count = 0;\s*for\(size_t _idx=0; _idx<N; _idx\+\+\)\s*\{\s*"
+    r"const size_t _vectorisation_idx = _idx;(?P<body>[^{}]*?)"
+    r"const char _cond = (?P<condition>[^;{}]*);\s*"
+    r"if\(_cond\) \{\s*_ptr_array_(?P<group>\w+?)__spikespace\[_count\+\+\] = _idx;\s*\}\s*\}\s*"
+    r"_ptr_array_(?P=group)__spikespace\[N\] = _count;"
+)
+
+
+def first_conjunct(condition: str) -> str:
+    """``A`` of a condition ``A && B`` (top level, outside parentheses), else the condition."""
+    depth = 0
+    for position, char in enumerate(condition):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and condition.startswith("&&", position):
+            return condition[:position].strip()
+    return condition.strip()
+
+
+def _split_threshold(found: re.Match) -> str:
+    body, condition, group = found["body"].strip(), found["condition"], found["group"]
+    return f"""// brainlc: a vectorised pass, then the candidates (brainlc/sim/generated_code.py)
+    static unsigned char _brainlc_candidate[N + 8];  // zero beyond N
+    for(size_t _idx=0; _idx<N; _idx++)
+    {{
+        const size_t _vectorisation_idx = _idx;
+        {body}
+        _brainlc_candidate[_idx] = {first_conjunct(condition)};
+    }}
+    long _count = 0;
+    for(size_t _word=0; _word<N; _word+=8)
+    {{
+        uint64_t _any;
+        __builtin_memcpy(&_any, _brainlc_candidate + _word, 8);
+        if(_any == 0)
+            continue;
+        for(size_t _idx=_word; _idx<N && _idx<_word+8; _idx++)
+        {{
+            if(!_brainlc_candidate[_idx])
+                continue;
+            const size_t _vectorisation_idx = _idx;
+            {body}
+            const char _cond = {condition};
+            if(_cond) {{
+                _ptr_array_{group}__spikespace[_count++] = _idx;
+            }}
+        }}
+    }}
+    _ptr_array_{group}__spikespace[N] = _count;"""
+
+
+def vectorised_thresholds(project: Path) -> list[str]:
+    """Split every threshold loop of the project (see the module's docstring); the groups
+    whose threshold changed."""
+    changed = []
+    for path in sorted((project / "code_objects").glob("*thresholder_codeobject*.cpp")):
+        if path.name.startswith("after_run") or path.name.startswith("before_run"):
+            continue
+        text = path.read_text()
+        found = _THRESHOLD_LOOP.search(text)
+        if found is None or "_brainlc_candidate" in text:
+            continue
+        path.write_text(text[:found.start()] + _split_threshold(found) + text[found.end():])
+        changed.append(found["group"])
+    return changed
+
+
+def streamline(project: Path) -> dict[str, object]:
     """Every edit on a generated C++ project; what each changed."""
-    return {"network_loop": lean_network_loop(project)}
+    return {"network_loop": lean_network_loop(project), "thresholds": vectorised_thresholds(project)}

@@ -28,7 +28,16 @@ from brainlc.leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
 
 from .compiler import compile_project
 from .memory import check_fits
-from .simulation import BinaryRun, RunResult, check_key, checked_input, invoke_binary, summed_profile
+from .simulation import (
+    BinaryRun,
+    RunResult,
+    check_key,
+    checked_input,
+    invoke_binary,
+    summed_profile,
+    to_model_order,
+    xy_order,
+)
 from .spec import BuildSpec, parameter_values
 
 #: Synapses (X->Y and Y->Y, all replicas together) that one GPU evaluation binary holds at
@@ -88,12 +97,14 @@ class ReplicaEvaluator:
         the CPU, 1 on a GPU).
     device : ``"cpp"`` or ``"cuda"``.
     profile : compile with Brian2's profiling (seconds per code object in ``extra``).
+    structured : structured X->Y propagation where it applies (False: Brian2's own code).
     """
 
     def __init__(self, config: NetworkConfig, replicas: int | None = None, images_per_run: int | None = None,
                  input_mode: str = "poisson", workers: int | None = None, cache_dir: str | Path | None = None,
-                 device: str = "cpp", profile: bool = False) -> None:
+                 device: str = "cpp", profile: bool = False, structured: bool = True) -> None:
         self.config = config
+        self.structured = structured
         self.connectivity_ = build_connectivity(config)
         self.replicas = default_replicas(config, device, self.connectivity_) if replicas is None else int(replicas)
         if self.replicas < 1:
@@ -115,7 +126,7 @@ class ReplicaEvaluator:
     @property
     def spec(self) -> BuildSpec:
         return BuildSpec(self.config, self.images_per_run, self.input_mode, device=self.device, learning=False,
-                         replicas=self.replicas, profile=self.profile)
+                         replicas=self.replicas, profile=self.profile, structured=self.structured)
 
     @property
     def images_per_invocation(self) -> int:
@@ -173,10 +184,13 @@ class ReplicaEvaluator:
         return _concatenate([parts[start] for start in starts], state, cfg, len(data))
 
     def _write_state(self, folder: Path, state: NetworkState) -> dict[str, Path]:
-        """The replicated weights and θ, written once for every chunk."""
+        """The replicated weights and θ, written once for every chunk (the X->Y weights in the
+        compiled model's synapse order)."""
         r = self.replicas
         shared_kernel = self.connectivity_.xy_kernel is not None
-        arrays = {"w_xy": state.w_xy if shared_kernel else np.tile(state.w_xy, r),
+        order = xy_order(self.project_, self.manifest_)
+        w_xy = state.w_xy if shared_kernel else np.tile(state.w_xy, r)
+        arrays = {"w_xy": w_xy if order is None else to_model_order(w_xy, order),
                   "w_yy": np.tile(state.w_yy, r), "theta": np.tile(state.theta, r)}
         written = {}
         for key, values in arrays.items():

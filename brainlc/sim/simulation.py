@@ -110,14 +110,19 @@ class BinaryRun:
     manifest: dict
     results: Path
     seconds: float
+    xy_order: np.ndarray | None = None
 
     def read(self, key: str) -> np.ndarray:
-        """The output ``key`` of the manifest (empty if Brian2 wrote no file for it)."""
+        """The output ``key`` of the manifest (empty if Brian2 wrote no file for it); X->Y
+        weights in the topology's synapse order."""
         out = self.manifest["outputs"][key]
         path = self.results / out["file"]
         if not path.exists():  # Brian2 writes no file for an empty dynamic array
             return np.zeros(0, dtype=out["dtype"])
-        return np.fromfile(path, dtype=out["dtype"])
+        values = np.fromfile(path, dtype=out["dtype"])
+        if key == "w_xy" and self.xy_order is not None:
+            return from_model_order(values, self.xy_order)
+        return values
 
     def images_learned(self, expected: int, project: Path) -> int:
         """The images the binary counted with learning on, checked to be ``expected``."""
@@ -143,22 +148,44 @@ class BinaryRun:
             path.unlink()
 
 
+def xy_order(project: Path, manifest: dict) -> np.ndarray | None:
+    """The compiled model's X->Y synapse order (:data:`brainlc.sim.compiler.XY_ORDER`), or None."""
+    name = manifest.get("xy_order")
+    return None if not name else np.fromfile(project / name, dtype=np.int32)
+
+
+def to_model_order(weights: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """X->Y weights of one or more replicas (replica after replica) in the compiled model's order."""
+    return np.asarray(weights).reshape(-1, order.size)[:, order].ravel()
+
+
+def from_model_order(weights: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`to_model_order`: the topology's order."""
+    out = np.empty(np.asarray(weights).size, dtype=np.asarray(weights).dtype)
+    out.reshape(-1, order.size)[:, order] = np.asarray(weights).reshape(-1, order.size)
+    return out
+
+
 def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str, np.ndarray],
                   parameters: dict[str, float | int], env: dict[str, str],
                   written: dict[str, Path] | None = None) -> BinaryRun:
     """Run a compiled project's binary once, its results in ``folder/results``.
 
     ``arrays``: run-time inputs by manifest key (written to ``folder`` as float64, int32
-    for ``record_indices``; empty arrays are left out); ``written``: inputs already in files
-    (manifest key -> path); ``parameters``: run-time hyper-parameters (command-line name ->
-    value, written with the manifest's dtype, so no decimal round trip); ``env``: added to
-    the binary's environment.
+    for ``record_indices``; empty arrays are left out; X->Y weights in the topology's
+    order); ``written``: inputs already in files (manifest key -> path; X->Y weights
+    already in the compiled model's order, :func:`to_model_order`); ``parameters``:
+    run-time hyper-parameters (command-line name -> value, written with the manifest's
+    dtype, so no decimal round trip); ``env``: added to the binary's environment.
     """
     folder.mkdir(parents=True, exist_ok=True)
     args = [f"{manifest['inputs'][key]}={path}" for key, path in (written or {}).items()]
+    order = xy_order(project, manifest)
     for key, values in arrays.items():
         if values.size == 0:
             continue
+        if key == "w_xy" and order is not None:
+            values = to_model_order(values, order)
         path = folder / f"{key}.dat"
         dtype = np.int32 if key == "record_indices" else np.float64
         np.ascontiguousarray(values, dtype=dtype).tofile(path)
@@ -189,7 +216,7 @@ def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str,
     unread = unread_inputs(proc.stderr)
     if unread:  # Brian2 leaves such a variable at its initial value and exits 0
         raise BinaryError(f"the compiled network in {project} did not take its input: {unread[0]}")
-    return BinaryRun(manifest, results, seconds)
+    return BinaryRun(manifest, results, seconds, order)
 
 
 #: What Brian2's standalone binary prints when it cannot set a variable from its command line.
@@ -267,14 +294,17 @@ class CompiledNetwork:
         see :mod:`brainlc.sim.devices`).
     profile : compile with Brian2's profiling: seconds per code object in the result's
         ``extra["profile"]``.
+    structured : structured X->Y propagation where it applies (:mod:`brainlc.sim.structured_code`);
+        False: Brian2's own code (identical results, slower).
     """
 
     def __init__(self, config: NetworkConfig, images_per_run: int = 100,
                  input_mode: str = "poisson", record: tuple[int, ...] | list[int] = (),
                  record_input: bool = False, cache_dir: str | Path | None = None,
-                 device: str = "cpp", profile: bool = False) -> None:
+                 device: str = "cpp", profile: bool = False, structured: bool = True) -> None:
         self.config = config
         self.images_per_run = images_per_run
+        self.structured = structured
         self.input_mode = input_mode
         self.record = tuple(int(r) for r in record)
         self.record_input = record_input
@@ -288,9 +318,10 @@ class CompiledNetwork:
         if self.record and self.device == "cpp":  # neurons chosen at run time, in fixed slots
             slots = record_slots(len(self.record), self.config.n_output)
             return BuildSpec(self.config, self.images_per_run, self.input_mode, tuple(range(slots)),
-                             self.record_input, self.device, record_runtime=True, profile=self.profile)
+                             self.record_input, self.device, record_runtime=True, profile=self.profile,
+                             structured=self.structured)
         return BuildSpec(self.config, self.images_per_run, self.input_mode, self.record,
-                         self.record_input, self.device, profile=self.profile)
+                         self.record_input, self.device, profile=self.profile, structured=self.structured)
 
     def compile(self) -> "CompiledNetwork":
         """Compile (or find in the cache); sets ``project_``, ``compile_seconds_``."""

@@ -32,6 +32,9 @@ class BuildSpec:
         ``images_per_run`` is then the images per replica. In the full model (training
         replicas) each replica has its own weights, θ, hyper-parameters, key and images.
     profile : time every code object (Brian2's profiling, ``profiling_info.txt``).
+    structured : the C++ device's X->Y pathway runs as contiguous blocks
+        (:mod:`brainlc.sim.structured_code`) where its index maps are regular; False:
+        Brian2's own code everywhere. Both give identical results.
     """
 
     config: NetworkConfig
@@ -44,6 +47,7 @@ class BuildSpec:
     learning: bool = True
     replicas: int = 1
     profile: bool = False
+    structured: bool = True
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
@@ -67,7 +71,8 @@ class BuildSpec:
         run-time values."""
         return {"shape": self.config.shape(), "images_per_run": self.images_per_run, "input_mode": self.input_mode,
                 "record": list(self.record), "record_input": self.record_input, "record_runtime": self.record_runtime,
-                "device": self.device, "learning": self.learning, "replicas": self.replicas, "profile": self.profile}
+                "device": self.device, "learning": self.learning, "replicas": self.replicas, "profile": self.profile,
+                "structured": self.structured}
 
 
 def hyper_parameters(config: NetworkConfig) -> dict[str, float | int]:

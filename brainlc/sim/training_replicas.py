@@ -45,10 +45,11 @@ class ReplicaTrainer:
     images_per_run : images per network per invocation of the binary.
     input_mode : ``"poisson"`` or ``"spikes"`` (host-made trains).
     device : ``"cpp"`` or ``"cuda"``.
+    structured : structured X->Y propagation where it applies (False: Brian2's own code).
     """
 
     def __init__(self, config: NetworkConfig, replicas: int, images_per_run: int = 100, input_mode: str = "poisson",
-                 cache_dir: str | Path | None = None, device: str = "cpp") -> None:
+                 cache_dir: str | Path | None = None, device: str = "cpp", structured: bool = True) -> None:
         if replicas < 1:
             raise ValueError(f"replicas must be at least 1, got {replicas}")
         self.config = config
@@ -57,6 +58,7 @@ class ReplicaTrainer:
         self.input_mode = input_mode
         self.cache_dir = cache_dir
         self.device = device
+        self.structured = structured
         self.connectivity_ = build_connectivity(config)
         check_fits(self.connectivity_.xy_pre.size + self.connectivity_.yy_pre.size, self.replicas,
                    f"{self.replicas} networks trained together")
@@ -64,7 +66,7 @@ class ReplicaTrainer:
     @property
     def spec(self) -> BuildSpec:
         return BuildSpec(self.config, self.images_per_run, self.input_mode, device=self.device,
-                         replicas=self.replicas)
+                         replicas=self.replicas, structured=self.structured)
 
     def compile(self) -> "ReplicaTrainer":
         """Compile (or find in the cache); sets ``project_``, ``manifest_``, ``compile_seconds_``."""

@@ -1,0 +1,124 @@
+"""Contiguous blocks of the X->Y pathway, derived from its index maps (numpy only).
+
+Brian2's generic code for a pathway copies the synapse ids of every input spike into a
+queue, then reads each synapse's target from an index array and adds into it. The X->Y
+maps of brainlc are regular instead: for one input pixel, the targets at one receptive-field
+position are every channel. In a *position-major* numbering of the output neurons (slot
+``position * channels + channel``) they are consecutive, and when the synapses of each
+pixel are listed by slot, so are their weights. Each run of consecutive synapses whose
+slots are consecutive is a **block**: ``length`` synapses from ``synapse`` onwards reach the
+slots from ``slot`` onwards. The compiled code (:mod:`brainlc.sim.structured_code`) walks
+the blocks of each spiking pixel with contiguous loops that the compiler vectorises.
+
+The order of the additions into a target does not change: a target receives at most one
+synapse of each pixel, and the spiking pixels are taken in ascending order, as Brian2 does.
+Listing the synapses of one pixel by slot instead of by neuron (the topology's order)
+changes no sum of the model either: every per-target sum (transmission, the weight sums of
+normalisation) runs over the pixels in ascending order in both.
+
+A map that is not regular (short blocks on average, or two synapses joining one pair)
+gets no blocks, and the pathway keeps Brian2's own code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from brainlc.core.config import NetworkConfig
+from brainlc.core.topology import Connectivity
+
+#: Fewest synapses per block, on average, for blocks to pay: below it (fewer than the
+#: four doubles of an AVX2 vector, twice over) a network keeps Brian2's code.
+MIN_MEAN_BLOCK = 8
+
+
+@dataclass(frozen=True)
+class XYBlocks:
+    """The X->Y pathway of one replica as contiguous blocks.
+
+    Attributes
+    ----------
+    synapse_order : int64 array; synapse ``k`` of the compiled model is synapse
+        ``synapse_order[k]`` of the topology's lists.
+    neuron_of_slot : int32 array; buffer slot ``q`` holds output neuron ``neuron_of_slot[q]``.
+    first_block : int32 array of ``n_input + 1``; the blocks of pixel ``i`` are
+        ``first_block[i]`` to ``first_block[i + 1] - 1``.
+    block_synapse, block_slot, block_length : int32 arrays, one entry per block: its first
+        synapse (in the compiled order), its first slot, and its number of synapses.
+    """
+
+    synapse_order: np.ndarray
+    neuron_of_slot: np.ndarray
+    first_block: np.ndarray
+    block_synapse: np.ndarray
+    block_slot: np.ndarray
+    block_length: np.ndarray
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.synapse_order.size)
+
+    @property
+    def n_input(self) -> int:
+        return int(self.first_block.size - 1)
+
+    @property
+    def n_output(self) -> int:
+        return int(self.neuron_of_slot.size)
+
+    @property
+    def mean_block_length(self) -> float:
+        return self.n_synapses / max(1, self.block_length.size)
+
+    @property
+    def slots_are_neurons(self) -> bool:
+        """Whether slot ``q`` is neuron ``q`` (one position, e.g. FC): no buffer is needed."""
+        return bool(np.array_equal(self.neuron_of_slot, np.arange(self.n_output)))
+
+
+def position_major(channels: int, positions: int) -> np.ndarray:
+    """Neuron of each slot ``position * channels + channel``, neurons being numbered
+    ``channel * positions + position`` (:mod:`brainlc.core.topology`)."""
+    slot_position, slot_channel = np.divmod(np.arange(channels * positions), channels)
+    return (slot_channel * positions + slot_position).astype(np.int32)
+
+
+def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slot: np.ndarray) -> XYBlocks | None:
+    """The blocks of the pathway ``pre[k] -> post[k]`` for a numbering of its targets
+    (``neuron_of_slot``), or None when the map is not regular (:data:`MIN_MEAN_BLOCK`)."""
+    pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
+    if pre.size == 0:
+        return None
+    slot_of_neuron = np.empty(neuron_of_slot.size, dtype=np.int64)
+    slot_of_neuron[neuron_of_slot] = np.arange(neuron_of_slot.size)
+    slot = slot_of_neuron[post]
+    order = np.lexsort((slot, pre))
+    pre_sorted, slot_sorted = pre[order], slot[order]
+    same_pixel = pre_sorted[1:] == pre_sorted[:-1]
+    if np.any(same_pixel & (slot_sorted[1:] == slot_sorted[:-1])):
+        return None  # two synapses join one pair: a block would add twice into one slot
+    starts = np.flatnonzero(np.concatenate([[True], ~same_pixel | (slot_sorted[1:] != slot_sorted[:-1] + 1)]))
+    lengths = np.diff(np.append(starts, pre.size))
+    blocks = XYBlocks(
+        synapse_order=order,
+        neuron_of_slot=np.asarray(neuron_of_slot, dtype=np.int32),
+        first_block=np.searchsorted(pre_sorted[starts], np.arange(n_input + 1)).astype(np.int32),
+        block_synapse=starts.astype(np.int32),
+        block_slot=slot_sorted[starts].astype(np.int32),
+        block_length=lengths.astype(np.int32),
+    )
+    return blocks if blocks.mean_block_length >= MIN_MEAN_BLOCK else None
+
+
+def xy_blocks(config: NetworkConfig, conn: Connectivity) -> XYBlocks | None:
+    """The X->Y blocks of a network, in the position-major numbering (None: not regular)."""
+    positions = config.conv * config.conv
+    return derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(config.channels, positions))
+
+
+def replicated_order(order: np.ndarray, replicas: int) -> np.ndarray:
+    """``order`` for ``replicas`` copies of a pathway side by side (replica-major)."""
+    n = order.size
+    return (order[None, :] + n * np.arange(replicas, dtype=np.int64)[:, None]).ravel()

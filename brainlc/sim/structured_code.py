@@ -1,0 +1,242 @@
+"""Structured X->Y propagation: brainlc's edit of the pathway code Brian2 generates (C++ device).
+
+For every X->Y pathway that reacts to input spikes (``XY_pre``; for a convolution also
+``XY_transmit``), Brian2 generates two code objects: ``push_spikes`` copies the synapse ids
+of every spiking input neuron into a spike queue, and the pathway's code object takes them
+back from the queue, one synapse at a time, reading its target from an index array. This
+module rewrites both, keeping Brian2's per-synapse statements word for word:
+
+- ``push_spikes`` does nothing: every X->Y delay is zero, so no queue is needed;
+- the code object walks this step's input spikes (X's ``_spikespace``, in ascending order,
+  as Brian2's queue holds them) and, for each, the contiguous blocks of
+  :mod:`brainlc.sim.propagation_blocks`. In a block, synapse ``start + k`` reaches slot
+  ``slot + k``: the statements run on consecutive weights and consecutive slots, in a loop
+  the compiler vectorises. The target variables the statements use are gathered into
+  slot-ordered buffers before the spikes and the ones they write scattered back after
+  (slots are the neurons themselves where the numbering is the identity, as for FC).
+
+Every target therefore receives the same additions in the same order as with Brian2's
+code, and every synapse's statements are the same expressions: results are identical to
+the last bit. At its first call the code checks that the synapses Brian2 created are the
+ones the blocks describe, and stops the binary if not.
+
+The edit recognises the code it changes exactly; a file it does not recognise is left as
+it is, and that pathway runs Brian2's own code (a different Brian2 version builds
+correctly, only without the edit). :func:`structure` says which pathways it changed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .propagation_blocks import XYBlocks
+
+#: Brian2's loop over the synapses of this step's spikes, in a synaptic pathway code object.
+_QUEUE_LOOP = re.compile(
+    r"\{\s*std::vector<int> \*_spiking_synapses = (?P<pathway>\w+)\.peek\(\);\s*"
+    r"const int _num_spiking_synapses = _spiking_synapses->size\(\);\s*"
+    r"\{\s*for\(int _spiking_synapse_idx=0;\s*_spiking_synapse_idx<_num_spiking_synapses;\s*"
+    r"_spiking_synapse_idx\+\+\)\s*"
+    r"\{\s*const size_t _idx = \(\*_spiking_synapses\)\[_spiking_synapse_idx\];\s*"
+    r"const size_t _vectorisation_idx = _idx;\s*"
+    r"const int32_t _postsynaptic_idx = _ptr_array_(?P<synapses>\w+?)__synaptic_post\[_idx\];"
+    r"(?P<body>[^{}]*?)\}\s*\}\s*\}"
+)
+#: Brian2's push of this step's spikes into the pathway's queue.
+_QUEUE_PUSH = re.compile(
+    r"(?P<pathway>\w+)\.advance\(\);\s*"
+    r"(?P=pathway)\.push\(_ptr_array_(?P<source>\w+?)__spikespace, "
+    r"_ptr_array_(?P=source)__spikespace\[_num_spikespace-1\]\);"
+)
+_RUN_FUNCTION = re.compile(r"^void _run_(?P<name>\w+)\(\)$", re.M)
+
+
+def _array(name: str, values: np.ndarray) -> str:
+    numbers = ",".join(str(int(v)) for v in values)
+    return f"    const int32_t {name}[{max(1, values.size)}] = {{{numbers or '0'}}};\n"
+
+
+def _tables(blocks: XYBlocks) -> str:
+    return ("namespace {\n    // brainlc: the X->Y blocks (brainlc/sim/propagation_blocks.py)\n"
+            + _array("_brainlc_first_block", blocks.first_block)
+            + _array("_brainlc_block_synapse", blocks.block_synapse)
+            + _array("_brainlc_block_slot", blocks.block_slot)
+            + _array("_brainlc_block_length", blocks.block_length)
+            + _array("_brainlc_neuron_of_slot", blocks.neuron_of_slot)
+            + "}\n\n")
+
+
+def _check_function(name: str, synapses: str, blocks: XYBlocks, replicas: int) -> str:
+    return f"""
+static void _brainlc_check_blocks_{name}()
+{{
+    using namespace brian;
+    const std::vector<int32_t>& _pre = _dynamic_array_{synapses}__synaptic_pre;
+    const std::vector<int32_t>& _post = _dynamic_array_{synapses}__synaptic_post;
+    const size_t _per_replica = {blocks.n_synapses};
+    bool _ok = _pre.size() == {replicas} * _per_replica && _post.size() == _pre.size();
+    for (int32_t _r = 0; _ok && _r < {replicas}; _r++)
+        for (int32_t _i = 0; _ok && _i < {blocks.n_input}; _i++)
+            for (int32_t _b = _brainlc_first_block[_i]; _ok && _b < _brainlc_first_block[_i + 1]; _b++)
+                for (int32_t _k = 0; _k < _brainlc_block_length[_b]; _k++)
+                {{
+                    const size_t _s = _r * _per_replica + _brainlc_block_synapse[_b] + _k;
+                    if (_pre[_s] != _r * {blocks.n_input} + _i
+                        || _post[_s] != _r * {blocks.n_output} + _brainlc_neuron_of_slot[_brainlc_block_slot[_b] + _k])
+                    {{
+                        _ok = false;
+                        break;
+                    }}
+                }}
+    if (!_ok)
+    {{
+        std::cerr << "brainlc: the {synapses} synapses are not those its structured code was built for" << std::endl;
+        std::exit(70);
+    }}
+}}
+
+"""
+
+
+def _pointer_type(code: str, pointer: str) -> str | None:
+    found = re.search(rf"^\s*(?P<type>[\w:]+)\*\s*(?:__restrict)?\s*{pointer}\s*=", code, re.M)
+    return found["type"] if found else None
+
+
+def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: str,
+                     blocks: XYBlocks, replicas: int) -> str | None:
+    """The structured replacement of Brian2's loop ``loop``, or None if its body is not
+    one this edit knows (it reads the source neuron, or a target other than by its index)."""
+    body = loop["body"]
+    target_access = re.compile(rf"_ptr_array_{target}_(?P<var>\w+)\[_postsynaptic_idx\]")
+    variables = list(dict.fromkeys(found["var"] for found in target_access.finditer(body)))
+    written = [var for var in variables
+               if re.search(rf"_ptr_array_{target}_{var}\[_postsynaptic_idx\]\s*=[^=]", body)]
+    direct = blocks.slots_are_neurons
+    rewritten = target_access.sub(
+        (lambda found: f"_ptr_array_{target}_{found['var']}[_slot]") if direct
+        else (lambda found: f"_brainlc_slots_{found['var']}[_slot]"), body)
+    if "_postsynaptic_idx" in rewritten or "_presynaptic_idx" in rewritten or "_spiking_synapse" in rewritten:
+        return None
+    types = {var: _pointer_type(code, f"_ptr_array_{target}_{var}") for var in variables}
+    if any(kind is None for kind in types.values()):
+        return None
+    n_slots = replicas * blocks.n_output
+    lines = ["{",
+             f"    // brainlc: structured propagation of {name} (brainlc/sim/structured_code.py), no spike queue",
+             f"    const int32_t* const _brainlc_spikes = brian::_array_{source}__spikespace;",
+             f"    const int32_t _brainlc_n_spikes = _brainlc_spikes[{replicas * blocks.n_input}];",
+             "    static bool _brainlc_checked = false;",
+             "    if (!_brainlc_checked)",
+             "    {",
+             f"        _brainlc_check_blocks_{name}();",
+             "        _brainlc_checked = true;",
+             "    }"]
+    if not direct:
+        lines += [f"    static std::vector<int32_t> _brainlc_neuron({n_slots});",
+                  "    static bool _brainlc_numbered = false;",
+                  "    if (!_brainlc_numbered)",
+                  "    {",
+                  f"        for (int32_t _q = 0; _q < {n_slots}; _q++)",
+                  f"            _brainlc_neuron[_q] = (_q / {blocks.n_output}) * {blocks.n_output}"
+                  f" + _brainlc_neuron_of_slot[_q % {blocks.n_output}];",
+                  "        _brainlc_numbered = true;",
+                  "    }"]
+        for var in variables:
+            lines += [f"    static std::vector<{types[var]}> _brainlc_buffer_{var}({n_slots});",
+                      f"    {types[var]}* __restrict _brainlc_slots_{var} = &_brainlc_buffer_{var}[0];"]
+    lines += ["    if (_brainlc_n_spikes > 0)", "    {"]
+    if not direct:
+        lines += [f"        for (int32_t _q = 0; _q < {n_slots}; _q++)",
+                  "        {"]
+        lines += [f"            _brainlc_slots_{var}[_q] = _ptr_array_{target}_{var}[_brainlc_neuron[_q]];"
+                  for var in variables]
+        lines += ["        }"]
+    lines += [
+        "        for (int32_t _spike = 0; _spike < _brainlc_n_spikes; _spike++)",
+        "        {",
+        "            const int32_t _source_neuron = _brainlc_spikes[_spike];",
+        f"            const int32_t _replica = _source_neuron / {blocks.n_input};",
+        f"            const int32_t _pixel = _source_neuron - _replica * {blocks.n_input};",
+        f"            const size_t _synapse_offset = (size_t)_replica * {blocks.n_synapses};",
+        f"            const int32_t _slot_offset = _replica * {blocks.n_output};",
+        "            for (int32_t _block = _brainlc_first_block[_pixel]; _block < _brainlc_first_block[_pixel + 1];"
+        " _block++)",
+        "            {",
+        "                const size_t _start = _synapse_offset + _brainlc_block_synapse[_block];",
+        "                const int32_t _first_slot = _slot_offset + _brainlc_block_slot[_block];",
+        "                const int32_t _length = _brainlc_block_length[_block];",
+        "                #pragma GCC ivdep",
+        "                for (int32_t _k = 0; _k < _length; _k++)",
+        "                {",
+        "                    const size_t _idx = _start + _k;",
+        "                    const size_t _vectorisation_idx = _idx;",
+        "                    const int32_t _slot = _first_slot + _k;",
+        *("                    " + line.strip() for line in rewritten.strip().splitlines() if line.strip()),
+        "                }",
+        "            }",
+        "        }",
+    ]
+    if not direct and written:
+        lines += [f"        for (int32_t _q = 0; _q < {n_slots}; _q++)", "        {"]
+        lines += [f"            _ptr_array_{target}_{var}[_brainlc_neuron[_q]] = _brainlc_slots_{var}[_q];"
+                  for var in written]
+        lines += ["        }"]
+    lines += ["    }", "}"]
+    return "\n    ".join(lines)
+
+
+def structure_pathway(code_object: Path, push: Path, source: str, target: str, blocks: XYBlocks,
+                      replicas: int) -> bool:
+    """Rewrite one pathway's code object and its spike push; returns whether both were
+    recognised (else neither file changes)."""
+    code, push_code = code_object.read_text(), push.read_text()
+    loop = _QUEUE_LOOP.search(code)
+    run = _RUN_FUNCTION.search(code)
+    pushed = _QUEUE_PUSH.search(push_code)
+    if not (loop and run and pushed) or pushed["source"] != source or pushed["pathway"] != loop["pathway"]:
+        return False
+    name = run["name"]
+    replacement = _structured_loop(code, loop, name, source, target, blocks, replicas)
+    if replacement is None:
+        return False
+    code = code[:loop.start()] + replacement + code[loop.end():]
+    run = _RUN_FUNCTION.search(code)
+    code = (code[:run.start()] + _tables(blocks) + _check_function(name, loop["synapses"], blocks, replicas)
+            + code[run.start():])
+    if "#include<vector>" not in code:
+        code = "#include<vector>\n#include<cstdlib>\n" + code
+    push_code = (push_code[:pushed.start()]
+                 + f"// brainlc: {pushed['pathway']} takes its spikes from {source}'s spike space, no queue"
+                 + push_code[pushed.end():])
+    code_object.write_text(code)
+    push.write_text(push_code)
+    return True
+
+
+def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: str = "XY", source: str = "X",
+              target: str = "Y") -> dict[str, bool]:
+    """Rewrite every pathway of ``synapses`` that reacts to ``source``'s spikes; whether it
+    changed each (by pathway name: ``XY_pre``, ``XY_transmit``).
+
+    ``blocks`` None (a map that is not regular): nothing changes. Files are found by what
+    they hold, not by name (Brian2 numbers the files of a second network built in one
+    process: ``XY_pre_codeobject_1.cpp``)."""
+    if blocks is None:
+        return {}
+    folder = project / "code_objects"
+    pushes = {}
+    for path in sorted(folder.glob("*push_spikes*.cpp")):
+        pushed = _QUEUE_PUSH.search(path.read_text())
+        if pushed and pushed["source"] == source and pushed["pathway"].startswith(f"{synapses}_"):
+            pushes[pushed["pathway"]] = path
+    changed = {}
+    for path in sorted(folder.glob("*codeobject*.cpp")):
+        loop = _QUEUE_LOOP.search(path.read_text())
+        if loop and loop["pathway"] in pushes and loop["synapses"] == synapses:
+            pathway = loop["pathway"]
+            changed[pathway] = structure_pathway(path, pushes[pathway], source, target, blocks, replicas)
+    return changed
