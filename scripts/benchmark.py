@@ -27,6 +27,12 @@ original's algorithm step by step) on ``--reference-images`` images; and (sectio
 ``build``) the C++ build brainlc makes against Brian2's default build of the same model
 (Brian2 2.9's per-step CPU-clock reading, :mod:`brainlc.sim.generated_code`; g++ flags
 without vectorised neuron updates), in turn within each repeat, for ``--build-presets``.
+Section ``structured`` (not in the default set): this build against the build of commit
+``--baseline`` (223e5ad, before structured propagation), each preset of
+``--structured-presets`` measured by ``scripts/structured_worker.py`` in a fresh process
+pinned to one core, the two builds in turn within each repeat: ms per image of training and
+evaluation, of blank images, and the marginal ns per X->Y synaptic event of the evaluation
+((evaluation - blank) / counted events), with medians and per-repeat ratios.
 ``--sections`` measures a part only.
 
 Usage: python scripts/benchmark.py [--presets lc-100-k12,lc-1000-k12] [--images 200]
@@ -287,6 +293,55 @@ def bench_reference(args, mnist) -> dict:
             "train_ms_per_image": round((time.perf_counter() - start) * 1000 / args.reference_images, 1)}
 
 
+def bench_structured(args) -> dict:
+    """This build against ``args.baseline``'s, in turn within each repeat, one core each."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parents[1]
+    work = Path(tempfile.mkdtemp(prefix="brainlc-structured-"))
+    baseline = work / "baseline"
+    subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(baseline), args.baseline],
+                   check=True, capture_output=True)
+    builds = {"baseline": baseline, "this": here}
+    core = str(sorted(os.sched_getaffinity(0))[-1])
+    report = {"baseline_commit": args.baseline, "core": int(core), "images": args.images, "repeats": args.repeats,
+              "presets": {}}
+    try:
+        for name in args.structured_presets.split(","):
+            runs = {build: [] for build in builds}
+            for repeat in range(args.repeats + 1):  # the first compiles and warms up: not counted
+                for build, root in builds.items():
+                    command = ["taskset", "-c", core, sys.executable, str(here / "scripts" / "structured_worker.py"),
+                               name, "--images", str(args.images), "--cache", str(work / f"cache-{build}")]
+                    env = dict(os.environ, PYTHONPATH=str(root))
+                    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env, cwd=work)
+                    if repeat:
+                        runs[build].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                    print(f"[structured {name}] repeat {repeat} {build}: {done.stdout.strip()[-300:]}", flush=True)
+            entry = {}
+            for figure in ("train", "eval", "train_blank", "eval_blank"):
+                key = f"{figure}_ms_per_image"
+                this = [r[key] for r in runs["this"]]
+                before = [r[key] for r in runs["baseline"]]
+                entry[figure] = {"this_ms": statistics.median(this), "baseline_ms": statistics.median(before),
+                                 "ratio": round(statistics.median(this) / statistics.median(before), 3),
+                                 "ratio_per_repeat": [round(a / b, 3) for a, b in zip(this, before)],
+                                 "this_repeats_ms": this, "baseline_repeats_ms": before}
+            events = runs["this"][0]["xy_events_per_image"]
+            for build in builds:
+                marginal = [1e6 * (r["eval_ms_per_image"] - r["eval_blank_ms_per_image"]) / events for r in runs[build]]
+                entry[f"{build}_ns_per_xy_event_eval"] = round(statistics.median(marginal), 3)
+            entry["xy_events_per_image"] = events
+            report["presets"][name] = entry
+            print(json.dumps({name: entry}), flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(baseline)], capture_output=True)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", default="lc-100-k12,lc-1000-k12")
@@ -302,6 +357,8 @@ def main() -> None:
     parser.add_argument("--build-presets", default="lc-100-k12,lc-1000-k12", help="presets of section build")
     parser.add_argument("--sections", default="presets,build,conv,sweep,reference",
                         help="what to measure (default: all)")
+    parser.add_argument("--baseline", default="223e5ad", help="commit of section structured's baseline build")
+    parser.add_argument("--structured-presets", default="lc-100-k12,lc-1000-k12,c-100-k8,fc-100")
     parser.add_argument("-o", "--output", default=None)
     args = parser.parse_args()
     args.replicas = [int(r) for r in args.replicas.split(",")]
@@ -324,6 +381,8 @@ def main() -> None:
         report["sweep_lc_25_k12"] = bench_sweep(args, mnist)
     if "reference" in sections:
         report["reference_baseline"] = bench_reference(args, mnist)
+    if "structured" in sections:
+        report["structured_against_baseline"] = bench_structured(args)
     write_report(report, args.output)
 
 

@@ -338,3 +338,44 @@ def test_networks_trained_together_are_the_networks_trained_alone(tmp_path, caps
     # run again: everything is finished, nothing is trained
     assert main([*sweep, "--train-together", "3", "-o", str(tmp_path / "together")]) == 0
     assert "4 of 4 tasks already finished" in capsys.readouterr().out
+
+
+def _record_start(task, root):
+    with open(f"{root}/started.txt", "a") as log:
+        log.write(f"{task.preset} {task.seed}\n")
+    return {"id": "x", "version": 1, "accuracy": {"vote": 0.5, "linear": 0.5}, "seconds": 0.0}
+
+
+def test_tasks_start_longest_first_across_seeds(tmp_path):
+    import cloudpickle
+
+    from brainlc.campaign.tasks import cost
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import tests/
+    tasks = [Task(preset, seed, 20, 100, 20) for seed in (0, 1) for preset in ("lc-25-k12", "lc-1000-k12")]
+    assert cost(tasks[1]) > 5 * cost(tasks[0])
+    run_tasks(tasks, Store(tmp_path), workers=1, echo=lambda line: None, function=_record_start)
+    started = (tmp_path / "started.txt").read_text().split("\n")[:-1]
+    assert started == ["lc-1000-k12 0", "lc-1000-k12 1", "lc-25-k12 0", "lc-25-k12 1"]
+
+
+def test_a_task_evaluates_on_the_cores_no_other_task_uses(tmp_path):
+    import subprocess
+    import sys
+
+    from brainlc.campaign.cores import RUNNING, RunningTask
+
+    with RunningTask(tmp_path, "a", cores=4) as a:
+        assert a() == 4
+        with RunningTask(tmp_path, "b", cores=4):
+            assert a() == 3
+        assert a() == 4
+        # a task of a process that is gone (killed) is not counted, and its entry goes
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout.strip()
+        (tmp_path / RUNNING / f"c.{dead}").touch()
+        assert a() == 4 and not (tmp_path / RUNNING / f"c.{dead}").exists()
+    assert list((tmp_path / RUNNING).iterdir()) == []
+    with RunningTask(tmp_path, "d", cores=1) as d:
+        with RunningTask(tmp_path, "e", cores=1):
+            assert d() == 1  # at least one

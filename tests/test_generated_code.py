@@ -44,4 +44,32 @@ def test_every_compiled_project_has_the_edit(tmp_path):
         thresholds = [p for p in (net.project_ / "code_objects").glob("*_spike_thresholder_codeobject*.cpp")
                       if not p.name.startswith(("after_run", "before_run"))]
         assert len(thresholds) == 2 and all("_brainlc_candidate" in p.read_text() for p in thresholds)
+        # the binary writes its manifest's outputs and its run info, nothing else
+        written = re.findall(r'results_dir \+ "([^"]+)"', (net.project_ / "objects.cpp").read_text())
+        assert sorted(written) == sorted([out["file"] for out in net.manifest_["outputs"].values()]
+                                         + ["last_run_info.txt"])
 
+
+
+def _write_block(name: str, file: str) -> str:
+    return (f"    ofstream outfile_{name};\n"
+            f"    outfile_{name}.open(results_dir + \"{file}\", ios::binary | ios::out);\n"
+            f"    if(outfile_{name}.is_open())\n    {{\n        outfile_{name}.close();\n    }} else\n    {{\n"
+            f"        std::cout << \"Error\" << endl;\n    }}\n")
+
+
+def test_only_the_outputs_are_written(tmp_path):
+    body = (_write_block("_array_Y_theta", "_array_Y_theta_1") + _write_block("_array_Y_v", "_array_Y_v_2")
+            + _write_block("_dynamic_array_XY_w", "_dynamic_array_XY_w_3")
+            + _write_block("last_run_info", "last_run_info.txt"))
+    text = "void _write_arrays()\n{\n    using namespace brian;\n\n" + body + "}\n\nvoid _dealloc_arrays()\n{\n}\n"
+    (tmp_path / "objects.cpp").write_text(text)
+    assert generated_code.write_only_outputs(tmp_path, {"_array_Y_theta_1", "_dynamic_array_XY_w_3"}) == \
+        ["_array_Y_v_2"]
+    edited = (tmp_path / "objects.cpp").read_text()
+    assert "_array_Y_v_2" not in edited and "_array_Y_theta_1" in edited and "_dynamic_array_XY_w_3" in edited
+    assert "last_run_info.txt" in edited and "void _dealloc_arrays()" in edited
+    # an output it cannot find: nothing changes
+    (tmp_path / "objects.cpp").write_text(text)
+    assert generated_code.write_only_outputs(tmp_path, {"_array_Y_missing_9"}) == []
+    assert (tmp_path / "objects.cpp").read_text() == text

@@ -136,10 +136,12 @@ def run_tasks(tasks: list[Task], store: Store, scheduler: str | None = None, wor
     if not pending:
         return report
     store.check_writable()
-    # Seed by seed (an interrupted run leaves whole seeds), the longest first within a seed
-    # (the last tasks to finish are short ones).
+    # The longest first (cost model: tasks.cost), so that the last tasks to finish are short
+    # ones and the campaign's wall time approaches its core time over the workers; a task's
+    # evaluation takes the cores no other task uses (campaign.cores.RunningTask). Seeds in order
+    # among tasks of one cost.
     costs = {t: cost(t) for t in pending}
-    pending.sort(key=lambda t: (t.seed, -costs[t]))
+    pending.sort(key=lambda t: (-costs[t], t.seed))
     start = time.perf_counter()
     client, cluster = _client(scheduler, workers)
     try:

@@ -24,6 +24,8 @@ from brainlc.errors import BrainlcError
 from brainlc.experiment.protocol import SCORE_SPLITS
 from brainlc.storage.store import Store, StoreError
 
+from .cores import RunningTask
+
 KINDS = ("run", "curve")
 
 
@@ -205,7 +207,8 @@ def execute(task: Task, store_root: str) -> dict:
             last = _latest(done)
             return {"id": last.network_id, "version": last.version, "accuracy": last.record["accuracy"],
                     "seconds": time.perf_counter() - start, "by_another": True}
-        saved = _compute(task, store, done)
+        with RunningTask(store_root, task.key) as share:
+            saved = _compute(task, store, done, share)
     return {"id": saved.id, "version": saved.version, "accuracy": saved.record["accuracy"],
             "seconds": time.perf_counter() - start}
 
@@ -252,14 +255,15 @@ def execute_together(tasks: list[Task], store_root: str) -> list[dict]:
             locks.enter_context(store.task_lock(key))
         finished = finished_results(store)
         todo = [task for task in tasks if not is_finished(task, finished)]
+        share = locks.enter_context(RunningTask(store_root, tasks[0].key))
         if len(todo) == 1:  # the others were finished by another command: it trains alone
-            saved = [_compute(todo[0], store, [])]
+            saved = [_compute(todo[0], store, [], share)]
         elif todo:
             first = todo[0]
             saved = run_new_together(
                 [NewRun(t.preset, t.config, t.seed, {"task": t.key}) for t in todo], store,
                 first.train, first.calibrate, first.test, first.device, _mnist(), first.score_on,
-                eval_workers=1)
+                eval_workers=share)
         else:
             saved = []
     seconds = time.perf_counter() - start
@@ -282,15 +286,17 @@ def _latest(done: list[Finished]) -> Finished:
     return max(done, key=lambda f: (int(f.record["images_trained"]), f.version))
 
 
-def _compute(task: Task, store: Store, done: list[Finished]):
-    """Run a task (a curve from its last saved point in ``done``); returns the last version saved."""
+def _compute(task: Task, store: Store, done: list[Finished], eval_workers=1):
+    """Run a task (a curve from its last saved point in ``done``); returns the last version
+    saved. ``eval_workers``: evaluation processes (a number, or a function asked before each
+    evaluation phase: :class:`brainlc.campaign.cores.RunningTask`)."""
     from brainlc.experiment.runs import run_new, train_more
 
     extra = {"task": task.key}
     if task.kind == "run":
         saved = run_new(task.preset, task.config, store, task.seed, task.train, task.calibrate, task.test,
                         task.device, _mnist(), show_progress=False, extra_record=extra, score_on=task.score_on,
-                        eval_workers=1)
+                        eval_workers=eval_workers)
     else:
         if done:
             last = _latest(done)
@@ -298,10 +304,10 @@ def _compute(task: Task, store: Store, done: list[Finished]):
         else:
             saved = run_new(task.preset, task.config, store, task.seed, 0, task.calibrate, task.test,
                             task.device, _mnist(), show_progress=False, extra_record=extra,
-                            score_on=task.score_on, eval_workers=1)
+                            score_on=task.score_on, eval_workers=eval_workers)
         while saved.record["images_trained"] < task.train:
             saved = train_more(store, saved.id, task.every, task.device, _mnist(), show_progress=False,
-                               version=saved.version, extra_record=extra, eval_workers=1)
+                               version=saved.version, extra_record=extra, eval_workers=eval_workers)
     return saved
 
 

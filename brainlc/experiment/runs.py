@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +49,9 @@ from .protocol import (
 #: Images per invocation of the compiled binary. A GPU binary pays for starting CUDA at
 #: every invocation, so it takes more images at a time.
 IMAGES_PER_RUN = {"cpp": 100, "cuda": 1000}
+#: Evaluation processes at once: a number, a function asked before each evaluation phase,
+#: or None (the evaluator's default).
+EvalWorkers = int | Callable[[], int] | None
 
 
 def phase_seed(seed: int, phase: str, offset: int = 0) -> int:
@@ -72,18 +75,22 @@ class Runner:
     """Runs the phases of one network configuration: training through the full model's
     binary, calibration and testing through the evaluation model's (learning off, with
     ``replicas`` replicas, ``eval_workers`` invocations at once; see :mod:`brainlc.sim.replicas`).
+    ``eval_workers`` may be a function, asked before each evaluation phase (a campaign's
+    task takes the cores no other task uses, :class:`brainlc.campaign.cores.RunningTask`).
     Each is compiled once, when first needed."""
 
     def __init__(self, config: NetworkConfig, device: str = "cpp", mnist: Mnist | None = None,
                  show_progress: bool = True, replicas: int | None = None,
-                 eval_workers: int | None = None) -> None:
+                 eval_workers: EvalWorkers = None) -> None:
         check_runnable(device)
         check_cache()
         self.config = config
         self.device = device
         self.mnist = mnist
         self.show_progress = show_progress
-        self.evaluator = ReplicaEvaluator(config, replicas, workers=eval_workers, device=device)
+        self.eval_workers = eval_workers
+        self.evaluator = ReplicaEvaluator(config, replicas, workers=None if callable(eval_workers) else eval_workers,
+                                          device=device)
         self.compile_s = 0.0
 
     @functools.cached_property
@@ -127,6 +134,8 @@ class Runner:
         split's permutation, learning off."""
         images, labels = split_images(self.data(), split, split_indices(split, n, seed, offset))
         evaluator = self._compiled_evaluator()
+        if callable(self.eval_workers):
+            evaluator.workers = max(1, int(self.eval_workers()))
         with Progress(label or split, n, enabled=self.show_progress) as bar:
             result = evaluator.run(state, rates=firing_rates(images, self.config),
                                    seed=phase_seed(seed, split, offset), progress=bar)
@@ -209,7 +218,7 @@ def _experiment(store: Store, network_id: str, preset: str, config: NetworkConfi
                 previous: SavedNetwork | None, train: int, calibrate: int, test: int, event: dict,
                 device: str, mnist: Mnist | None, show_progress: bool,
                 extra_record: dict | None = None, score_on: str = "test",
-                replicas: int | None = None, eval_workers: int | None = None,
+                replicas: int | None = None, eval_workers: EvalWorkers = None,
                 trained: Trained | None = None) -> SavedNetwork:
     """The one experiment path: check, compile, train, calibrate, test, save a version.
 
@@ -259,7 +268,7 @@ def run_new(preset_name: str, config: NetworkConfig, store: Store, seed: int = 0
             test: int = DEFAULT_SIZES["test"], device: str = "cpp", mnist: Mnist | None = None,
             show_progress: bool = True, extra_record: dict | None = None,
             score_on: str = "test", replicas: int | None = None,
-            eval_workers: int | None = None) -> SavedNetwork:
+            eval_workers: EvalWorkers = None) -> SavedNetwork:
     """Train a new network, calibrate and test it, save it; returns the saved version.
 
     ``score_on="validation"`` scores on ``test`` held-out calibration images instead of
@@ -295,7 +304,7 @@ class NewRun:
 def run_new_together(runs: Sequence[NewRun], store: Store, train: int = DEFAULT_SIZES["train"],
                      calibrate: int = DEFAULT_SIZES["calibration"], test: int = DEFAULT_SIZES["test"],
                      device: str = "cpp", mnist: Mnist | None = None, score_on: str = "test",
-                     eval_workers: int | None = None) -> list[SavedNetwork]:
+                     eval_workers: EvalWorkers = None) -> list[SavedNetwork]:
     """:func:`run_new` for several networks of one shape, trained at once as training replicas
     (:class:`brainlc.sim.training_replicas.ReplicaTrainer`) in one simulation, then each
     calibrated, tested and saved. Each network is exactly the one :func:`run_new` makes with
@@ -343,7 +352,7 @@ def run_new_together(runs: Sequence[NewRun], store: Store, train: int = DEFAULT_
 def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: Mnist | None = None,
                show_progress: bool = True, version: int | None = None,
                extra_record: dict | None = None, replicas: int | None = None,
-               eval_workers: int | None = None) -> SavedNetwork:
+               eval_workers: EvalWorkers = None) -> SavedNetwork:
     """Continue training a saved network (its latest version unless ``version``) on unseen
     training images, then recalibrate and retest (on the split it was scored on); saves a
     new version."""
@@ -360,7 +369,7 @@ def train_more(store: Store, key: str, images: int, device: str = "cpp", mnist: 
 def evaluate(store: Store, key: str, calibrate: int | None = None, test: int | None = None,
              device: str = "cpp", mnist: Mnist | None = None, show_progress: bool = True,
              version: int | None = None, replicas: int | None = None,
-             eval_workers: int | None = None) -> SavedNetwork:
+             eval_workers: EvalWorkers = None) -> SavedNetwork:
     """Recalibrate and retest a saved network (weights unchanged; scored on the split it was
     scored on before); saves a new version."""
     saved = store.load(key, version)

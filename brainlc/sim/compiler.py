@@ -361,7 +361,8 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
                 from brian2.codegen.cpp_prefs import get_compiler_and_args
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
-                generated_code.streamline(project)
+                outputs = {out["file"] for out in _describe(spec, objects, device, toolchain)["outputs"].values()}
+                generated_code.streamline(project, outputs)
                 structured = structured_code.structure(project, blocks, spec.replicas)
                 if compile_binary:
                     device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)

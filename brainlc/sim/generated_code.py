@@ -17,6 +17,11 @@ without the edit.
   eight neurons at a time and, for each candidate, evaluates Brian2's own statements and
   condition and appends it. Same spikes, same ascending order; about 0.4 ns per neuron.
 
+- :func:`write_only_outputs`: at its end Brian2's binary writes every array of the
+  network to its results folder (about 50 files, megabytes for the synapse index arrays),
+  a large part of each invocation's fixed cost; brainlc reads only its manifest's outputs.
+  The edit keeps the writes of those arrays (and of the run's info) and drops the others.
+
 Tried and left out (before the split above): a vectorised pass counting the output
 neurons at threshold before Brian2's unchanged threshold loop, so that the loop runs only
 on steps with a spike. Alternating runs of ``lc-100-k12`` with and without it differed by
@@ -115,6 +120,39 @@ def vectorised_thresholds(project: Path) -> list[str]:
     return changed
 
 
-def streamline(project: Path) -> dict[str, object]:
-    """Every edit on a generated C++ project; what each changed."""
-    return {"network_loop": lean_network_loop(project), "thresholds": vectorised_thresholds(project)}
+_WRITE_ARRAYS = re.compile(r"^void _write_arrays\(\)\n\{\n(?P<body>.*?)^\}\n", re.M | re.S)
+_WRITTEN_FILE = re.compile(r'\.open\(results_dir \+ "(?P<file>[^"]+)"')
+
+
+def write_only_outputs(project: Path, outputs: set[str]) -> list[str]:
+    """Keep, of ``_write_arrays`` in ``project/objects.cpp``, the writes of the array files in
+    ``outputs`` and every write that is not an array's; returns the array files it no
+    longer writes (nothing changes if the function is not Brian2's usual one)."""
+    source = project / "objects.cpp"
+    text = source.read_text()
+    found = _WRITE_ARRAYS.search(text)
+    if found is None:
+        return []
+    pieces = re.split(r"(?=^    ofstream outfile_)", found["body"], flags=re.M)
+    kept, dropped = [], []
+    for piece in pieces:
+        written = _WRITTEN_FILE.search(piece)
+        is_array = written is not None and re.match(r"_(dynamic_|static_)?array_", written["file"])
+        if piece.startswith("    ofstream outfile_") and is_array and written["file"] not in outputs:
+            dropped.append(written["file"])
+        else:
+            kept.append(piece)
+    if not set(outputs) <= {m["file"] for m in _WRITTEN_FILE.finditer("".join(kept))}:
+        return []  # an output this edit does not see: leave the function as it is
+    body = "".join(kept)
+    source.write_text(text[:found.start("body")] + body + text[found.end("body"):])
+    return dropped
+
+
+def streamline(project: Path, outputs: set[str] | None = None) -> dict[str, object]:
+    """Every edit on a generated C++ project; what each changed. ``outputs``: the array
+    files brainlc reads from the binary's results (None: every array is written)."""
+    edits = {"network_loop": lean_network_loop(project), "thresholds": vectorised_thresholds(project)}
+    if outputs is not None:
+        edits["arrays_not_written"] = len(write_only_outputs(project, outputs))
+    return edits

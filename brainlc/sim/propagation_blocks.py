@@ -47,6 +47,8 @@ class XYBlocks:
         ``first_block[i]`` to ``first_block[i + 1] - 1``.
     block_synapse, block_slot, block_length : int32 arrays, one entry per block: its first
         synapse (in the compiled order), its first slot, and its number of synapses.
+    layout : ``(channels, positions)`` when the slots are :func:`position_major`, so that
+        moving values between slots and neurons is a transposition; else None.
     """
 
     synapse_order: np.ndarray
@@ -55,6 +57,7 @@ class XYBlocks:
     block_synapse: np.ndarray
     block_slot: np.ndarray
     block_length: np.ndarray
+    layout: tuple[int, int] | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -85,9 +88,13 @@ def position_major(channels: int, positions: int) -> np.ndarray:
     return (slot_channel * positions + slot_position).astype(np.int32)
 
 
-def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slot: np.ndarray) -> XYBlocks | None:
+def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slot: np.ndarray,
+                  layout: tuple[int, int] | None = None) -> XYBlocks | None:
     """The blocks of the pathway ``pre[k] -> post[k]`` for a numbering of its targets
-    (``neuron_of_slot``), or None when the map is not regular (:data:`MIN_MEAN_BLOCK`)."""
+    (``neuron_of_slot``; ``layout``: its ``(channels, positions)`` when it is
+    :func:`position_major`), or None when the map is not regular (:data:`MIN_MEAN_BLOCK`)."""
+    if layout is not None and not np.array_equal(neuron_of_slot, position_major(*layout)):
+        raise ValueError(f"the slots are not position-major for {layout}")
     pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
     if pre.size == 0:
         return None
@@ -108,14 +115,15 @@ def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slo
         block_synapse=starts.astype(np.int32),
         block_slot=slot_sorted[starts].astype(np.int32),
         block_length=lengths.astype(np.int32),
+        layout=layout,
     )
     return blocks if blocks.mean_block_length >= MIN_MEAN_BLOCK else None
 
 
 def xy_blocks(config: NetworkConfig, conn: Connectivity) -> XYBlocks | None:
     """The X->Y blocks of a network, in the position-major numbering (None: not regular)."""
-    positions = config.conv * config.conv
-    return derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(config.channels, positions))
+    layout = (config.channels, config.conv * config.conv)
+    return derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(*layout), layout)
 
 
 def replicated_order(order: np.ndarray, replicas: int) -> np.ndarray:

@@ -6,7 +6,8 @@ of every spiking input neuron into a spike queue, and the pathway's code object 
 back from the queue, one synapse at a time, reading its target from an index array. This
 module rewrites both, keeping Brian2's per-synapse statements word for word:
 
-- ``push_spikes`` does nothing: every X->Y delay is zero, so no queue is needed;
+- ``push_spikes`` does nothing, and the queue is not prepared: every X->Y delay is zero,
+  so no queue is needed;
 - the code object walks this step's input spikes (X's ``_spikespace``, in ascending order,
   as Brian2's queue holds them) and, for each, the contiguous blocks of
   :mod:`brainlc.sim.propagation_blocks`. In a block, synapse ``start + k`` reaches slot
@@ -106,6 +107,31 @@ def _pointer_type(code: str, pointer: str) -> str | None:
     return found["type"] if found else None
 
 
+def _moves(blocks: XYBlocks, replicas: int, target: str, variables: list[str], to_slots: bool) -> list[str]:
+    """Code that copies ``variables`` from the target neurons into the slots (``to_slots``)
+    or back: a transposition, the writes contiguous, where the slots are position-major;
+    else through the slot-to-neuron table."""
+    n_slots = replicas * blocks.n_output
+    if blocks.layout is None:
+        lines = [f"        for (int32_t _q = 0; _q < {n_slots}; _q++)", "        {"]
+        for var in variables:
+            slot, neuron = f"_brainlc_slots_{var}[_q]", f"_ptr_array_{target}_{var}[_brainlc_neuron[_q]]"
+            lines.append(f"            {slot} = {neuron};" if to_slots else f"            {neuron} = {slot};")
+        return lines + ["        }"]
+    channels, positions = blocks.layout
+    outer, inner = (("_p", positions), ("_f", channels)) if to_slots else (("_f", channels), ("_p", positions))
+    lines = [f"        for (int32_t _r = 0; _r < {n_slots}; _r += {blocks.n_output})",
+             f"            for (int32_t {outer[0]} = 0; {outer[0]} < {outer[1]}; {outer[0]}++)",
+             f"                for (int32_t {inner[0]} = 0; {inner[0]} < {inner[1]}; {inner[0]}++)",
+             "                {"]
+    for var in variables:
+        slot = f"_brainlc_slots_{var}[_r + _p * {channels} + _f]"
+        neuron = f"_ptr_array_{target}_{var}[_r + _f * {positions} + _p]"
+        copy = f"{slot} = {neuron};" if to_slots else f"{neuron} = {slot};"
+        lines.append("                    " + copy)
+    return lines + ["                }"]
+
+
 def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: str,
                      blocks: XYBlocks, replicas: int) -> str | None:
     """The structured replacement of Brian2's loop ``loop``, or None if its body is not
@@ -135,7 +161,7 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
              f"        _brainlc_check_blocks_{name}();",
              "        _brainlc_checked = true;",
              "    }"]
-    if not direct:
+    if not direct and blocks.layout is None:
         lines += [f"    static std::vector<int32_t> _brainlc_neuron({n_slots});",
                   "    static bool _brainlc_numbered = false;",
                   "    if (!_brainlc_numbered)",
@@ -145,16 +171,13 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
                   f" + _brainlc_neuron_of_slot[_q % {blocks.n_output}];",
                   "        _brainlc_numbered = true;",
                   "    }"]
+    if not direct:
         for var in variables:
             lines += [f"    static std::vector<{types[var]}> _brainlc_buffer_{var}({n_slots});",
                       f"    {types[var]}* __restrict _brainlc_slots_{var} = &_brainlc_buffer_{var}[0];"]
     lines += ["    if (_brainlc_n_spikes > 0)", "    {"]
     if not direct:
-        lines += [f"        for (int32_t _q = 0; _q < {n_slots}; _q++)",
-                  "        {"]
-        lines += [f"            _brainlc_slots_{var}[_q] = _ptr_array_{target}_{var}[_brainlc_neuron[_q]];"
-                  for var in variables]
-        lines += ["        }"]
+        lines += _moves(blocks, replicas, target, variables, to_slots=True)
     lines += [
         "        for (int32_t _spike = 0; _spike < _brainlc_n_spikes; _spike++)",
         "        {",
@@ -181,10 +204,7 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
         "        }",
     ]
     if not direct and written:
-        lines += [f"        for (int32_t _q = 0; _q < {n_slots}; _q++)", "        {"]
-        lines += [f"            _ptr_array_{target}_{var}[_brainlc_neuron[_q]] = _brainlc_slots_{var}[_q];"
-                  for var in written]
-        lines += ["        }"]
+        lines += _moves(blocks, replicas, target, written, to_slots=False)
     lines += ["    }", "}"]
     return "\n    ".join(lines)
 
@@ -239,4 +259,16 @@ def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: s
         if loop and loop["pathway"] in pushes and loop["synapses"] == synapses:
             pathway = loop["pathway"]
             changed[pathway] = structure_pathway(path, pushes[pathway], source, target, blocks, replicas)
+            if changed[pathway]:
+                _skip_queue_preparation(folder, pathway)
     return changed
+
+
+def _skip_queue_preparation(folder: Path, pathway: str) -> None:
+    """Drop the preparation of ``pathway``'s spike queue (it lists every synapse by source,
+    at every invocation), which a structured pathway never uses."""
+    prepare = re.compile(rf"\b{pathway}\.prepare\([^;]*\);")
+    for path in folder.glob("before_run*push_spikes*.cpp"):
+        text = path.read_text()
+        if prepare.search(text):
+            path.write_text(prepare.sub(f"// brainlc: {pathway} uses no spike queue, which is not prepared", text))
