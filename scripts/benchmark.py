@@ -307,8 +307,10 @@ def bench_structured(args) -> dict:
                    check=True, capture_output=True)
     builds = {"baseline": baseline, "this": here}
     core = str(sorted(os.sched_getaffinity(0))[-1])
-    report = {"baseline_commit": args.baseline, "core": int(core), "images": args.images, "repeats": args.repeats,
-              "presets": {}}
+    from brainlc.sim.compiler import cpu_model
+
+    report = {"baseline_commit": args.baseline, "cpu_model": cpu_model()["model"], "core": int(core),
+              "images": args.images, "repeats": args.repeats, "presets": {}}
     try:
         for name in args.structured_presets.split(","):
             runs = {build: [] for build in builds}

@@ -18,21 +18,26 @@ import argparse
 import importlib
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
 
 def _module(name: str):
     """``brainlc.<room>.<name>`` (brainlc in rooms) or ``brainlc.<old name>`` (223e5ad's flat
-    package), whichever this build has."""
+    package), whichever the imported build has. Decided by its folders, not by trying: an
+    editable install of the other build would answer the import of a name it lacks."""
+    import brainlc
+
     rooms = {"encoding": "core.encoding", "presets": "core.presets", "state": "core.state",
              "topology": "core.topology", "mnist": "experiment.mnist", "image_random": "sim.image_random",
              "replicas": "sim.replicas", "simulation": "sim.simulation"}
     flat = {"mnist": "data"}
-    try:
-        return importlib.import_module(f"brainlc.{rooms[name]}")
-    except ImportError:
-        return importlib.import_module(f"brainlc.{flat.get(name, name)}")
+    in_rooms = (Path(brainlc.__file__).parent / "core").is_dir()
+    module = importlib.import_module(f"brainlc.{rooms[name] if in_rooms else flat.get(name, name)}")
+    if Path(brainlc.__file__).parent not in Path(module.__file__).parents:
+        raise SystemExit(f"{module.__name__} comes from {module.__file__}, not from {brainlc.__file__}'s build")
+    return module
 
 
 firing_rates, spike_probabilities = _module("encoding").firing_rates, _module("encoding").spike_probabilities
@@ -61,7 +66,10 @@ def main() -> None:
     evaluator = ReplicaEvaluator(cfg, replicas=1, images_per_run=100, workers=1, cache_dir=args.cache)
     evaluator.compile()
     state = initial_state(cfg, conn, 0)
-    out = {"compile_s": round(net.compile_seconds_ + evaluator.compile_seconds_, 1)}
+    import brainlc
+
+    out = {"source": str(Path(brainlc.__file__).parent),
+           "compile_s": round(net.compile_seconds_ + evaluator.compile_seconds_, 1)}
 
     def timed(name, run):
         start = time.perf_counter()
