@@ -14,15 +14,9 @@ import contextlib
 import os
 from pathlib import Path
 
+from brainlc.machine import usable_cores
+
 RUNNING = ".running"
-
-
-def machine_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _alive(pid: int) -> bool:
@@ -45,7 +39,7 @@ class RunningTask:
     def __init__(self, store_root: str | Path, key: str, cores: int | None = None) -> None:
         self.folder = Path(store_root) / RUNNING
         self.path = self.folder / f"{key}.{os.getpid()}"
-        self.cores = machine_cores() if cores is None else cores
+        self.cores = usable_cores() if cores is None else cores
 
     def __enter__(self) -> "RunningTask":
         self.folder.mkdir(parents=True, exist_ok=True)

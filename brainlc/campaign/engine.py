@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import signal
 import threading
 import time
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from brainlc.errors import BrainlcError
+from brainlc.machine import usable_cores
 from brainlc.storage.store import Store
 
 from .tasks import Task, cost, execute, execute_together, finished_results, groups_to_train_together, is_finished
@@ -47,10 +47,7 @@ class EngineReport:
 
 def default_workers() -> int:
     """One worker per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def _format_left(seconds: float) -> str:

@@ -39,6 +39,7 @@ import numpy as np
 from brainlc import __version__, stopping
 from brainlc.core.topology import Connectivity, build_connectivity
 from brainlc.errors import BrainlcError
+from brainlc.machine import usable_cores
 
 from . import compile_guard, devices, evaluation_model, generated_code, propagation_blocks, structured_code
 from . import equations as eq
@@ -160,10 +161,7 @@ def _locked(path: Path, what: str):
 
 def make_jobs() -> int:
     """Parallel compiler jobs: the cores this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def runtime_files(project: Path, binary: str = "main") -> list[Path]:

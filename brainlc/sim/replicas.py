@@ -25,6 +25,7 @@ from brainlc.core.state import NetworkState
 from brainlc.core.topology import Connectivity, build_connectivity
 from brainlc.errors import BrainlcError
 from brainlc.leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
+from brainlc.machine import usable_cores
 
 from .compiler import compile_project
 from .memory import check_fits
@@ -77,10 +78,7 @@ def default_workers() -> int:
         if not env.isdigit() or int(env) < 1:
             raise ReplicaError(f"BRAINLC_EVAL_WORKERS={env!r} must be a whole number >= 1")
         return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 class ReplicaEvaluator:
