@@ -343,7 +343,6 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
         order = blocks.synapse_order
         conn = dataclasses.replace(conn, xy_pre=conn.xy_pre[order], xy_post=conn.xy_post[order],
                                    xy_kernel=None if conn.xy_kernel is None else conn.xy_kernel[order])
-    structured = {}
     try:
         with devices.building_for(spec.device, project, make_jobs(), toolchain.get("compute_capability")):
             device.reinit()
@@ -355,19 +354,18 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
             device.insert_code("main", devices.SEED_CODE[spec.device])
             net = Network(*objects.members)
             net.run(objects.duration, profile=spec.profile)
+            manifest = _describe(spec, objects, device, toolchain)  # names only: needs no build
+            manifest["structured"] = {}
             if spec.device == "cpp":
                 from brian2.codegen.cpp_prefs import get_compiler_and_args
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
-                outputs = {out["file"] for out in _describe(spec, objects, device, toolchain)["outputs"].values()}
-                generated_code.streamline(project, outputs)
-                structured = structured_code.structure(project, blocks, spec.replicas)
+                generated_code.streamline(project, {out["file"] for out in manifest["outputs"].values()})
+                manifest["structured"] = structured_code.structure(project, blocks, spec.replicas)
                 if compile_binary:
                     device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
             else:
                 device.build(directory=str(project), compile=compile_binary, run=False, with_output=False)
-            manifest = _describe(spec, objects, device, toolchain)
-            manifest["structured"] = structured
             if blocks is not None and conn.xy_kernel is None and not np.array_equal(
                     blocks.synapse_order, np.arange(blocks.n_synapses)):
                 blocks.synapse_order.astype(np.int32).tofile(project / XY_ORDER)

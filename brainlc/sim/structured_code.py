@@ -108,16 +108,9 @@ def _pointer_type(code: str, pointer: str) -> str | None:
 
 
 def _moves(blocks: XYBlocks, replicas: int, target: str, variables: list[str], to_slots: bool) -> list[str]:
-    """Code that copies ``variables`` from the target neurons into the slots (``to_slots``)
-    or back: a transposition, the writes contiguous, where the slots are position-major;
-    else through the slot-to-neuron table."""
+    """Code that copies ``variables`` from the target neurons into the position-major slots
+    (``to_slots``) or back: a transposition, its writes contiguous."""
     n_slots = replicas * blocks.n_output
-    if blocks.layout is None:
-        lines = [f"        for (int32_t _q = 0; _q < {n_slots}; _q++)", "        {"]
-        for var in variables:
-            slot, neuron = f"_brainlc_slots_{var}[_q]", f"_ptr_array_{target}_{var}[_brainlc_neuron[_q]]"
-            lines.append(f"            {slot} = {neuron};" if to_slots else f"            {neuron} = {slot};")
-        return lines + ["        }"]
     channels, positions = blocks.layout
     outer, inner = (("_p", positions), ("_f", channels)) if to_slots else (("_f", channels), ("_p", positions))
     lines = [f"        for (int32_t _r = 0; _r < {n_slots}; _r += {blocks.n_output})",
@@ -135,13 +128,16 @@ def _moves(blocks: XYBlocks, replicas: int, target: str, variables: list[str], t
 def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: str,
                      blocks: XYBlocks, replicas: int) -> str | None:
     """The structured replacement of Brian2's loop ``loop``, or None if its body is not
-    one this edit knows (it reads the source neuron, or a target other than by its index)."""
+    one this edit knows (it reads the source neuron, or a target other than by its index),
+    or its slots are neither the neurons nor position-major."""
+    direct = blocks.slots_are_neurons
+    if not direct and blocks.layout is None:
+        return None
     body = loop["body"]
     target_access = re.compile(rf"_ptr_array_{target}_(?P<var>\w+)\[_postsynaptic_idx\]")
     variables = list(dict.fromkeys(found["var"] for found in target_access.finditer(body)))
     written = [var for var in variables
                if re.search(rf"_ptr_array_{target}_{var}\[_postsynaptic_idx\]\s*=[^=]", body)]
-    direct = blocks.slots_are_neurons
     rewritten = target_access.sub(
         (lambda found: f"_ptr_array_{target}_{found['var']}[_slot]") if direct
         else (lambda found: f"_brainlc_slots_{found['var']}[_slot]"), body)
@@ -161,16 +157,6 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
              f"        _brainlc_check_blocks_{name}();",
              "        _brainlc_checked = true;",
              "    }"]
-    if not direct and blocks.layout is None:
-        lines += [f"    static std::vector<int32_t> _brainlc_neuron({n_slots});",
-                  "    static bool _brainlc_numbered = false;",
-                  "    if (!_brainlc_numbered)",
-                  "    {",
-                  f"        for (int32_t _q = 0; _q < {n_slots}; _q++)",
-                  f"            _brainlc_neuron[_q] = (_q / {blocks.n_output}) * {blocks.n_output}"
-                  f" + _brainlc_neuron_of_slot[_q % {blocks.n_output}];",
-                  "        _brainlc_numbered = true;",
-                  "    }"]
     if not direct:
         for var in variables:
             lines += [f"    static std::vector<{types[var]}> _brainlc_buffer_{var}({n_slots});",
