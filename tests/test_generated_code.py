@@ -40,10 +40,10 @@ def test_every_compiled_project_has_the_edit(tmp_path):
         step_end = re.search(r"\n\s*clock = next_clocks\(\);(.*?)\n    }\n", source, re.DOTALL).group(1)
         assert "std::clock()" not in step_end and "high_resolution_clock::now()" not in step_end
         assert "-fno-trapping-math" in (net.project_ / "makefile").read_text()
-        # both threshold loops split into a vectorised pass and the candidates
+        # both threshold loops split into a vectorised pass and the spiking neurons
         thresholds = [p for p in (net.project_ / "code_objects").glob("*_spike_thresholder_codeobject*.cpp")
                       if not p.name.startswith(("after_run", "before_run"))]
-        assert len(thresholds) == 2 and all("_brainlc_candidate" in p.read_text() for p in thresholds)
+        assert len(thresholds) == 2 and all("_brainlc_spiking" in p.read_text() for p in thresholds)
         # of the arrays, the binary writes its manifest's outputs only (Brian2 2.11 also
         # writes its spike queues and random generators: not arrays, kept)
         written = re.findall(r'results_dir \+ "([^"]+)"', (net.project_ / "objects.cpp").read_text())

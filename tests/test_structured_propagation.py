@@ -262,6 +262,36 @@ def test_unrecognised_code_is_left_as_it_is(tmp_path):
 
 # ---------------------------------------------------------------- the threshold split
 
-def test_first_conjunct():
-    assert generated_code.first_conjunct("(p > 0) && (f(a && b) < p)") == "(p > 0)"
-    assert generated_code.first_conjunct("v >= (v_threshold + theta)") == "v >= (v_threshold + theta)"
+def test_conjuncts_and_the_mask():
+    assert generated_code.conjuncts("(p > 0) && (f(a && b) < p)") == ["(p > 0)", "(f(a && b) < p)"]
+    assert generated_code.conjuncts("v >= (v_threshold + theta)") == ["v >= (v_threshold + theta)"]
+    assert generated_code.mask_condition("(p > 0) && (f(a && b) < p)") == "((p > 0)) & ((f(a && b) < p))"
+
+
+_BRIAN_THRESHOLD = """    long _count = 0;
+    for(size_t _idx=0; _idx<N; _idx++)
+    {
+        const size_t _vectorisation_idx = _idx;
+        const double p = _ptr_array_X_p[_idx];
+        const char _cond = (p > 0) && (CONDITION < p);
+        if(_cond) {
+            _ptr_array_X__spikespace[_count++] = _idx;
+        }
+    }
+    _ptr_array_X__spikespace[N] = _count;
+"""
+
+
+@pytest.mark.parametrize("draw, split", [("brainlc_image_uniform(k, i, s, _idx)", True),
+                                         ("_rand(_vectorisation_idx)", False)])
+def test_a_threshold_that_draws_from_brians_stream_keeps_brians_loop(tmp_path, draw, split):
+    """Evaluating every conjunct for every neuron is exact for pure conditions only: a rand()
+    call in the mask pass would consume the random stream for neurons that Brian2 skips."""
+    (tmp_path / "code_objects").mkdir()
+    source = tmp_path / "code_objects" / "X_spike_thresholder_codeobject.cpp"
+    source.write_text(_BRIAN_THRESHOLD.replace("CONDITION", draw))
+    assert generated_code.vectorised_thresholds(tmp_path) == (["X"] if split else [])
+    text = source.read_text()
+    assert ("_brainlc_spiking" in text) == split
+    if split:
+        assert f"= ((p > 0)) & (({draw} < p));" in text and "const char _cond" not in text

@@ -13,9 +13,14 @@ without the edit.
 - :func:`vectorised_thresholds`: Brian2's threshold loop tests each neuron and appends
   the spiking ones to the spike space in one loop, which g++ cannot vectorise (about 1.4 ns
   per neuron here). The edit splits it: a vectorised pass writes each neuron's condition
-  (for ``A && B``, its first part ``A``) into a byte mask, and a second pass reads the mask
-  eight neurons at a time and, for each candidate, evaluates Brian2's own statements and
-  condition and appends it. Same spikes, same ascending order; about 0.4 ns per neuron.
+  into a byte mask, and a second pass reads the mask eight neurons at a time and appends
+  the neurons whose byte is set. Same spikes, same ascending order. A condition ``A && B``
+  is evaluated as ``(A) & (B)``, without the short cut: the same value, since a condition
+  that draws no random number has no effect. A threshold that calls Brian2's random
+  stream (``rand``, ``randn``, ``poisson``, ``binomial``) keeps Brian2's loop, as the
+  draws would change. This vectorises the keyed input draw (``brainlc_image_uniform``) over
+  all inputs, blank pixels included; evaluating it one candidate pixel at a time, behind an
+  unpredictable branch, cost about as much as the X->Y transmission of an image.
 
 - :func:`write_only_outputs`: at its end Brian2's binary writes every array of the
   network to its results folder (about 50 files, megabytes for the synapse index arrays),
@@ -62,44 +67,70 @@ _THRESHOLD_LOOP = re.compile(
 )
 
 
-def first_conjunct(condition: str) -> str:
-    """``A`` of a condition ``A && B`` (top level, outside parentheses), else the condition."""
-    depth = 0
+def conjuncts(condition: str) -> list[str]:
+    """The parts of a condition ``A && B && ...`` (top level, outside parentheses)."""
+    depth, parts, start = 0, [], 0
     for position, char in enumerate(condition):
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth == 0 and condition.startswith("&&", position):
-            return condition[:position].strip()
-    return condition.strip()
+            parts.append(condition[start:position].strip())
+            start = position + 2
+    return [*parts, condition[start:].strip()]
 
 
-def _split_threshold(found: re.Match) -> str:
+#: Calls that draw from Brian2's random stream: a threshold with one keeps Brian2's loop.
+_RANDOM_CALL = re.compile(r"\b_?(rand|randn|poisson|binomial)\w*\s*\(")
+
+
+def mask_condition(condition: str) -> str:
+    """What the vectorised pass computes for ``condition``: all of its conjuncts, joined by
+    ``&`` (no short cut: the same value, as a condition without random draws has no effect)."""
+    return " & ".join(f"({part})" for part in conjuncts(condition))
+
+
+def _split_threshold(found: re.Match) -> str | None:
     body, condition, group = found["body"].strip(), found["condition"], found["group"]
-    return f"""// brainlc: a vectorised pass, then the candidates (brainlc/sim/generated_code.py)
-    static unsigned char _brainlc_candidate[N + 8];  // zero beyond N
+    if _RANDOM_CALL.search(body) or _RANDOM_CALL.search(condition):
+        return None
+    first, *rest = conjuncts(condition)
+    whole = "" if not rest else f"""
+    for(size_t _block=0; _block<N; _block+=64)
+    {{
+        const size_t _end = _block + 64 < N ? _block + 64 : N;
+        uint64_t _any = 0;
+        for(size_t _word=_block; _word<_end; _word+=8)
+        {{
+            uint64_t _bytes;
+            __builtin_memcpy(&_bytes, _brainlc_spiking + _word, 8);
+            _any |= _bytes;
+        }}
+        if(_any == 0)
+            continue;
+        for(size_t _idx=_block; _idx<_end; _idx++)
+        {{
+            const size_t _vectorisation_idx = _idx;
+            {body}
+            _brainlc_spiking[_idx] = {mask_condition(condition)};
+        }}
+    }}"""
+    return f"""// brainlc: vectorised passes, then the spiking neurons (brainlc/sim/generated_code.py)
+    static unsigned char _brainlc_spiking[N + 8];  // zero beyond N
     for(size_t _idx=0; _idx<N; _idx++)
     {{
         const size_t _vectorisation_idx = _idx;
         {body}
-        _brainlc_candidate[_idx] = {first_conjunct(condition)};
-    }}
+        _brainlc_spiking[_idx] = {first};
+    }}{whole}
     long _count = 0;
     for(size_t _word=0; _word<N; _word+=8)
     {{
         uint64_t _any;
-        __builtin_memcpy(&_any, _brainlc_candidate + _word, 8);
+        __builtin_memcpy(&_any, _brainlc_spiking + _word, 8);
         if(_any == 0)
             continue;
         for(size_t _idx=_word; _idx<N && _idx<_word+8; _idx++)
-        {{
-            if(!_brainlc_candidate[_idx])
-                continue;
-            const size_t _vectorisation_idx = _idx;
-            {body}
-            const char _cond = {condition};
-            if(_cond) {{
+            if(_brainlc_spiking[_idx])
                 _ptr_array_{group}__spikespace[_count++] = _idx;
-            }}
-        }}
     }}
     _ptr_array_{group}__spikespace[N] = _count;"""
 
@@ -113,9 +144,12 @@ def vectorised_thresholds(project: Path) -> list[str]:
             continue
         text = path.read_text()
         found = _THRESHOLD_LOOP.search(text)
-        if found is None or "_brainlc_candidate" in text:
+        if found is None or "_brainlc_spiking" in text:
             continue
-        path.write_text(text[:found.start()] + _split_threshold(found) + text[found.end():])
+        split = _split_threshold(found)
+        if split is None:
+            continue
+        path.write_text(text[:found.start()] + split + text[found.end():])
         changed.append(found["group"])
     return changed
 
