@@ -97,6 +97,11 @@ def test_an_irregular_network_keeps_brian2s_code(tmp_path):
 
 # ---------------------------------------------------------------- identical to Brian2's code
 
+#: What the full model of LC and FC structures: transmission (with the pre-spike STDP) and
+#: the normalisation's weight sums and scaling (C normalises its kernel, not XY).
+TRAINING_LC_FC = {"XY_pre": True, "XY_sum": True, "XY_scale": True}
+
+
 def _run_trace(ds, cfg, structured, cache_dir=None):
     """The trace's images through a build like test_parity's (the default cache: the
     structured builds are test_parity's own)."""
@@ -125,7 +130,7 @@ def _assert_as_before(case, run):
 def test_the_full_model_gives_bit_for_bit_the_results_of_the_build_before(case, trace_dir):
     ds, cfg = read_trace(trace_dir / f"trace-{case}.nc")
     run = _run_trace(ds, cfg, True)
-    expected = {"LC": {"XY_pre": True}, "FC": {"XY_pre": True}, "C": {"XY_pre": True, "XY_transmit": True}}
+    expected = {"LC": TRAINING_LC_FC, "FC": TRAINING_LC_FC, "C": {"XY_pre": True, "XY_transmit": True}}
     assert run[0].manifest_["structured"] == expected[cfg.architecture]
     _assert_as_before(case, run)
 
@@ -156,7 +161,7 @@ def _assert_identical(a, b):
 def test_the_full_model_is_identical_to_brian2s_code(case, trace_dir):
     ds, cfg = read_trace(trace_dir / f"trace-{case}.nc")
     structured = _run_trace(ds, cfg, True)
-    expected = {"LC": {"XY_pre": True}, "FC": {"XY_pre": True}, "C": {"XY_pre": True, "XY_transmit": True}}
+    expected = {"LC": TRAINING_LC_FC, "FC": TRAINING_LC_FC, "C": {"XY_pre": True, "XY_transmit": True}}
     assert structured[0].manifest_["structured"] == expected[cfg.architecture]
     brian = _run_trace(ds, cfg, False)
     assert brian[0].manifest_["structured"] == {}
@@ -209,17 +214,18 @@ def test_training_replicas_are_identical_to_brian2s_code(tmp_path):
 
 
 def test_a_reordered_sum_is_caught(trace_dir, tmp_path):
-    """The same build with the input spikes walked in descending order: each target's
-    additions come in another order, and the comparison with Brian2's code sees it."""
+    """The same build with the input spikes (and the weight sums' source neurons) walked in
+    descending order: each target's additions come in another order, and the comparison
+    with Brian2's code sees it."""
     ds, cfg = read_trace(trace_dir / "trace-lc-trainable.nc")
     net = _run_trace(ds, cfg, True)[0]
     shutil.copytree(net.project_, tmp_path / "reordered")  # the cached build stays as it is
     net.project_ = tmp_path / "reordered"
     for path in (net.project_ / "code_objects").glob("*codeobject*.cpp"):
         text = path.read_text()
-        loop = "for (int32_t _spike = 0; _spike < _brainlc_n_spikes; _spike++)"
+        loop = "for (int32_t _source = 0; _source < _brainlc_n_sources; _source++)"
         if loop in text:
-            path.write_text(text.replace(loop, "for (int32_t _spike = _brainlc_n_spikes - 1; _spike >= 0; _spike--)"))
+            path.write_text(text.replace(loop, "for (int32_t _source = _brainlc_n_sources - 1; _source >= 0; _source--)"))
     subprocess.run(["make", "-C", str(net.project_)], check=True, capture_output=True)
     inputs = dense_spikes(ds, "input", cfg.n_input)
     state, runs = trace_initial_state(ds), []
@@ -258,6 +264,43 @@ def test_unrecognised_code_is_left_as_it_is(tmp_path):
     assert structured_code.structure(tmp_path, xy_blocks(cfg, build_connectivity(cfg)), 1) == {}
     assert {p.name: p.read_text() for p in folder.iterdir()} == before
     assert structured_code.structure(tmp_path, None, 1) == {}
+
+
+_BRIAN_SYNAPSE_LOOP = """void _run_XY_sum_codeobject()
+{
+    const int _N = _array_XY_N[0];
+    for(int _idx=0; _idx<_N; _idx++)
+    {
+        // vector code
+        const size_t _vectorisation_idx = _idx;
+        const int32_t _postsynaptic_idx = _ptr_array_XY__synaptic_post[_idx];
+        BODY
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("body, changed", [
+    ("double s = _ptr_array_Y_s[_postsynaptic_idx];\n s += w;\n _ptr_array_Y_s[_postsynaptic_idx] = s;", True),
+    # the source neuron's index: not a statement the blocks can run
+    ("const int32_t _presynaptic_idx = _ptr_array_XY__synaptic_pre[_idx];\n"
+     " _ptr_array_Y_s[_postsynaptic_idx] += _ptr_array_X_a[_presynaptic_idx];", False)])
+def test_a_loop_over_every_synapse_walks_the_blocks_or_stays(tmp_path, body, changed):
+    folder = tmp_path / "code_objects"
+    folder.mkdir()
+    source = folder / "XY_sum_codeobject.cpp"
+    source.write_text("double* __restrict  _ptr_array_Y_s = _array_Y_s;\n"
+                      + _BRIAN_SYNAPSE_LOOP.replace("BODY", body))
+    cfg = load_preset("fc-100").config
+    before = source.read_text()
+    blocks = xy_blocks(cfg, build_connectivity(cfg))
+    assert structured_code.structure_synapse_loops(tmp_path, blocks, 1) == {"XY_sum": changed}
+    text = source.read_text()
+    assert (text != before) == changed
+    if changed:
+        assert "_ptr_array_Y_s[_slot]" in text and "_postsynaptic_idx" not in text.split("_run_XY_sum")[1]
+        assert f"_brainlc_n_sources = {cfg.n_input};" in text  # every source neuron, in order
+    assert structured_code.structure_synapse_loops(tmp_path, None, 1) == {}
 
 
 # ---------------------------------------------------------------- the threshold split

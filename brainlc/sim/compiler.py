@@ -361,7 +361,8 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
                 generated_code.streamline(project, {out["file"] for out in manifest["outputs"].values()})
-                manifest["structured"] = structured_code.structure(project, blocks, spec.replicas)
+                manifest["structured"] = {**structured_code.structure(project, blocks, spec.replicas),
+                                          **structured_code.structure_synapse_loops(project, blocks, spec.replicas)}
                 if compile_binary:
                     device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
             else:

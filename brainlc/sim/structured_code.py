@@ -16,6 +16,13 @@ module rewrites both, keeping Brian2's per-synapse statements word for word:
   slot-ordered buffers before the spikes and the ones they write scattered back after
   (slots are the neurons themselves where the numbering is the identity, as for FC).
 
+The loops over every synapse (the ``run_regularly`` code objects of the normalisation:
+each target's weight sum, then the scaling of every weight) walk the same blocks, for every
+source neuron in ascending order (:func:`structure_synapse_loops`). Synapses are created in
+block order, so that is the synapses' own order: Brian2's loop scatters into the sums one
+synapse at a time, through the target index; the blocks add consecutive weights into
+consecutive slots.
+
 Every target therefore receives the same additions in the same order as with Brian2's
 code, and every synapse's statements are the same expressions: results are identical to
 the last bit. At its first call the code checks that the synapses Brian2 created are the
@@ -45,6 +52,14 @@ _QUEUE_LOOP = re.compile(
     r"const size_t _vectorisation_idx = _idx;\s*"
     r"const int32_t _postsynaptic_idx = _ptr_array_(?P<synapses>\w+?)__synaptic_post\[_idx\];"
     r"(?P<body>[^{}]*?)\}\s*\}\s*\}"
+)
+#: Brian2's loop over every synapse (a synaptic ``run_regularly``: weight sums and scaling).
+_SYNAPSE_LOOP = re.compile(
+    r"const int _N = _array_(?P<synapses>\w+?)_N\[0\];\s*"
+    r"for\(int _idx=0; _idx<_N; _idx\+\+\)\s*\{\s*(?://[^\n]*\s*)?"
+    r"const size_t _vectorisation_idx = _idx;\s*"
+    r"const int32_t _postsynaptic_idx = _ptr_array_(?P=synapses)__synaptic_post\[_idx\];"
+    r"(?P<body>[^{}]*?)\}"
 )
 #: Brian2's push of this step's spikes into the pathway's queue.
 _QUEUE_PUSH = re.compile(
@@ -126,10 +141,12 @@ def _moves(blocks: XYBlocks, replicas: int, target: str, variables: list[str], t
 
 
 def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: str,
-                     blocks: XYBlocks, replicas: int) -> str | None:
+                     blocks: XYBlocks, replicas: int, every_synapse: bool = False) -> str | None:
     """The structured replacement of Brian2's loop ``loop``, or None if its body is not
     one this edit knows (it reads the source neuron, or a target other than by its index),
-    or its slots are neither the neurons nor position-major."""
+    or its slots are neither the neurons nor position-major. ``every_synapse``: the loop
+    runs on every synapse in its order (a synaptic ``run_regularly``), not on this step's
+    spikes: the blocks of every source neuron, in ascending order."""
     direct = blocks.slots_are_neurons
     if not direct and blocks.layout is None:
         return None
@@ -146,12 +163,16 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
     types = {var: _pointer_type(code, f"_ptr_array_{target}_{var}") for var in variables}
     if any(kind is None for kind in types.values()):
         return None
-    n_slots = replicas * blocks.n_output
-    lines = ["{",
-             f"    // brainlc: structured propagation of {name} (brainlc/sim/structured_code.py), no spike queue",
-             f"    const int32_t* const _brainlc_spikes = brian::_array_{source}__spikespace;",
-             f"    const int32_t _brainlc_n_spikes = _brainlc_spikes[{replicas * blocks.n_input}];",
-             "    static bool _brainlc_checked = false;",
+    n_slots, n_sources = replicas * blocks.n_output, replicas * blocks.n_input
+    if every_synapse:
+        lines = ["{", f"    // brainlc: {name} over the X->Y blocks, in synapse order (brainlc/sim/structured_code.py)",
+                 f"    const int32_t _brainlc_n_sources = {n_sources};"]
+    else:
+        lines = ["{",
+                 f"    // brainlc: structured propagation of {name} (brainlc/sim/structured_code.py), no spike queue",
+                 f"    const int32_t* const _brainlc_spikes = brian::_array_{source}__spikespace;",
+                 f"    const int32_t _brainlc_n_sources = _brainlc_spikes[{n_sources}];"]
+    lines += ["    static bool _brainlc_checked = false;",
              "    if (!_brainlc_checked)",
              "    {",
              f"        _brainlc_check_blocks_{name}();",
@@ -161,13 +182,13 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
         for var in variables:
             lines += [f"    static std::vector<{types[var]}> _brainlc_buffer_{var}({n_slots});",
                       f"    {types[var]}* __restrict _brainlc_slots_{var} = &_brainlc_buffer_{var}[0];"]
-    lines += ["    if (_brainlc_n_spikes > 0)", "    {"]
+    lines += ["    if (_brainlc_n_sources > 0)", "    {"]
     if not direct:
         lines += _moves(blocks, replicas, target, variables, to_slots=True)
     lines += [
-        "        for (int32_t _spike = 0; _spike < _brainlc_n_spikes; _spike++)",
+        "        for (int32_t _source = 0; _source < _brainlc_n_sources; _source++)",
         "        {",
-        "            const int32_t _source_neuron = _brainlc_spikes[_spike];",
+        "            const int32_t _source_neuron = " + ("_source;" if every_synapse else "_brainlc_spikes[_source];"),
         f"            const int32_t _replica = _source_neuron / {blocks.n_input};",
         f"            const int32_t _pixel = _source_neuron - _replica * {blocks.n_input};",
         f"            const size_t _synapse_offset = (size_t)_replica * {blocks.n_synapses};",
@@ -209,18 +230,46 @@ def structure_pathway(code_object: Path, push: Path, source: str, target: str, b
     replacement = _structured_loop(code, loop, name, source, target, blocks, replicas)
     if replacement is None:
         return False
-    code = code[:loop.start()] + replacement + code[loop.end():]
-    run = _RUN_FUNCTION.search(code)
-    code = (code[:run.start()] + _tables(blocks) + _check_function(name, loop["synapses"], blocks, replicas)
-            + code[run.start():])
-    if "#include<vector>" not in code:
-        code = "#include<vector>\n#include<cstdlib>\n" + code
+    code = _with_tables(code[:loop.start()] + replacement + code[loop.end():], name, loop["synapses"], blocks,
+                        replicas)
     push_code = (push_code[:pushed.start()]
                  + f"// brainlc: {pushed['pathway']} takes its spikes from {source}'s spike space, no queue"
                  + push_code[pushed.end():])
     code_object.write_text(code)
     push.write_text(push_code)
     return True
+
+
+def _with_tables(code: str, name: str, synapses: str, blocks: XYBlocks, replicas: int) -> str:
+    run = _RUN_FUNCTION.search(code)
+    code = (code[:run.start()] + _tables(blocks) + _check_function(name, synapses, blocks, replicas)
+            + code[run.start():])
+    return code if "#include<vector>" in code else "#include<vector>\n#include<cstdlib>\n" + code
+
+
+def structure_synapse_loops(project: Path, blocks: XYBlocks | None, replicas: int, synapses: str = "XY",
+                            source: str = "X", target: str = "Y") -> dict[str, bool]:
+    """Rewrite every loop over all synapses of ``synapses`` (its ``run_regularly`` code
+    objects: the weight sums and the scaling of the normalisation) to walk the blocks of
+    every source neuron in ascending order: that is the synapses' own order, so each target
+    gets the same additions in the same order, now in vectorised loops. Whether it changed
+    each (by code object name)."""
+    if blocks is None:
+        return {}
+    changed = {}
+    for path in sorted((project / "code_objects").glob("*codeobject*.cpp")):
+        code = path.read_text()
+        loop, run = _SYNAPSE_LOOP.search(code), _RUN_FUNCTION.search(code)
+        if loop is None or run is None or loop["synapses"] != synapses or "_brainlc_" in code:
+            continue
+        name = re.sub(r"_codeobject(_\d+)?$", "", run["name"])
+        replacement = _structured_loop(code, loop, run["name"], source, target, blocks, replicas,
+                                       every_synapse=True)
+        changed[name] = replacement is not None
+        if replacement is not None:
+            code = code[:loop.start()] + replacement + code[loop.end():]
+            path.write_text(_with_tables(code, run["name"], synapses, blocks, replicas))
+    return changed
 
 
 def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: str = "XY", source: str = "X",
