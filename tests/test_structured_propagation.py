@@ -22,7 +22,14 @@ from brainlc.core.state import initial_state
 from brainlc.core.topology import build_connectivity
 from brainlc.core.traces import dense_spikes, learning_phases, read_trace, trace_initial_state
 from brainlc.sim import generated_code, structured_code
-from brainlc.sim.propagation_blocks import derive_blocks, position_major, xy_blocks
+from brainlc.sim.propagation_blocks import (
+    derive_blocks,
+    kernel_runs_with_blocks,
+    model_numbering,
+    offset_major_kernel,
+    position_major,
+    xy_blocks,
+)
 from brainlc.sim.replicas import ReplicaEvaluator
 from brainlc.sim.simulation import BinaryError, CompiledNetwork, from_model_order, to_model_order
 from brainlc.sim.training_replicas import ReplicaTrainer
@@ -224,8 +231,9 @@ def test_a_reordered_sum_is_caught(trace_dir, tmp_path):
     for path in (net.project_ / "code_objects").glob("*codeobject*.cpp"):
         text = path.read_text()
         loop = "for (int32_t _source = 0; _source < _brainlc_n_sources; _source++)"
+        backwards = "for (int32_t _source = _brainlc_n_sources - 1; _source >= 0; _source--)"
         if loop in text:
-            path.write_text(text.replace(loop, "for (int32_t _source = _brainlc_n_sources - 1; _source >= 0; _source--)"))
+            path.write_text(text.replace(loop, backwards))
     subprocess.run(["make", "-C", str(net.project_)], check=True, capture_output=True)
     inputs = dense_spikes(ds, "input", cfg.n_input)
     state, runs = trace_initial_state(ds), []
@@ -251,6 +259,38 @@ def test_a_binary_whose_synapses_differ_from_its_blocks_stops(tmp_path):
     conn = build_connectivity(cfg)
     with pytest.raises(BinaryError, match="not those its structured code was built for"):
         ev.run(initial_state(cfg, conn, 0), rates=_rates(cfg, 1))
+
+
+def test_a_binary_whose_kernel_elements_do_not_run_with_its_blocks_stops(tmp_path):
+    cfg = NetworkConfig("C", 9, kernel=12, stride=4, mean_weight=0.5)
+    ev = _evaluator(cfg, True).compile()  # the build of the evaluation test above
+    assert ev.manifest_["xy_order"]  # the kernel, offset-major
+    copy = tmp_path / "copy"
+    shutil.copytree(ev.project_, copy)
+    elements = copy / "static_arrays" / "_static_array__dynamic_array_XY_kernel_index"
+    values = np.fromfile(elements, dtype=np.int64)  # as Brian2 stores a numpy array it was given
+    values[[0, 1]] = values[[1, 0]]
+    values.tofile(elements)
+    ev.project_ = copy
+    with pytest.raises(BinaryError, match="not those its structured code was built for"):
+        ev.run(initial_state(cfg, build_connectivity(cfg), 0), rates=_rates(cfg, 1))
+
+
+@pytest.mark.parametrize("name", [name for name in preset_names() if name.startswith("c-")])
+def test_a_convolutions_blocks_read_consecutive_kernel_elements(name):
+    cfg = load_preset(name).config
+    conn = build_connectivity(cfg)
+    blocks = xy_blocks(cfg, conn)
+    order = offset_major_kernel(cfg.channels, cfg.kernel)
+    assert sorted(order) == list(range(conn.n_kernel_elements))
+    numbering = model_numbering(order, order.size)
+    assert np.array_equal(order[numbering], np.arange(order.size))
+    # element offset * channels + channel is the topology's channel * kernel**2 + offset
+    assert numbering[3 * cfg.kernel**2 + 5] == 5 * cfg.channels + 3
+    in_blocks = numbering[conn.xy_kernel[blocks.synapse_order]]
+    assert kernel_runs_with_blocks(blocks, in_blocks)
+    assert not kernel_runs_with_blocks(blocks, conn.xy_kernel[blocks.synapse_order])  # the topology's
+    assert blocks.mean_block_length == cfg.channels  # one position, one offset, every channel
 
 
 def test_unrecognised_code_is_left_as_it_is(tmp_path):

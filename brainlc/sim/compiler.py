@@ -48,7 +48,8 @@ from .spec import BuildSpec
 
 MANIFEST = "manifest.json"
 BUILD_LOG = "build.log"  # Brian2's and the compiler's output while building
-#: The compiled model's X->Y synapse order (int32): its synapse k is the topology's synapse
+#: The compiled model's order of the X->Y weights (int32): its synapse k is the topology's
+#: synapse XY_ORDER[k], or for a convolution its kernel element k the topology's element
 #: XY_ORDER[k] (structured propagation); absent when the orders are the same.
 XY_ORDER = "xy_order.int32"
 
@@ -339,18 +340,21 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
     if previous_cxx is None and spec.device == "cpp" and shutil.which("ccache"):
         os.environ["CXX"] = "ccache g++"
     blocks = structured_blocks(spec, conn)
+    kernel_order, contiguous = None, ()
     if blocks is not None:  # the X->Y synapses listed block by block
         order = blocks.synapse_order
         conn = dataclasses.replace(conn, xy_pre=conn.xy_pre[order], xy_post=conn.xy_post[order],
                                    xy_kernel=None if conn.xy_kernel is None else conn.xy_kernel[order])
+        kernel_order = structured_kernel_order(spec, conn, blocks)
+        contiguous = () if kernel_order is None else ("kernel_index",)
     try:
         with devices.building_for(spec.device, project, make_jobs(), toolchain.get("compute_capability")):
             device.reinit()
             device.activate(build_on_run=False, directory=str(project))
             if spec.learning:
-                objects = build_full_objects(spec, conn, devices.summing_codeobj_class(spec.device))
+                objects = build_full_objects(spec, conn, devices.summing_codeobj_class(spec.device), kernel_order)
             else:
-                objects = evaluation_model.build_evaluation_objects(spec, conn)
+                objects = evaluation_model.build_evaluation_objects(spec, conn, kernel_order)
             device.insert_code("main", devices.SEED_CODE[spec.device])
             net = Network(*objects.members)
             net.run(objects.duration, profile=spec.profile)
@@ -361,15 +365,17 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
                 generated_code.streamline(project, {out["file"] for out in manifest["outputs"].values()})
-                manifest["structured"] = {**structured_code.structure(project, blocks, spec.replicas),
-                                          **structured_code.structure_synapse_loops(project, blocks, spec.replicas)}
+                manifest["structured"] = {
+                    **structured_code.structure(project, blocks, spec.replicas, contiguous=contiguous),
+                    **structured_code.structure_synapse_loops(project, blocks, spec.replicas)}
                 if compile_binary:
                     device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
             else:
                 device.build(directory=str(project), compile=compile_binary, run=False, with_output=False)
-            if blocks is not None and conn.xy_kernel is None and not np.array_equal(
-                    blocks.synapse_order, np.arange(blocks.n_synapses)):
-                blocks.synapse_order.astype(np.int32).tofile(project / XY_ORDER)
+            # the X->Y weights' order in the model: the synapses' (LC, FC) or the kernel's (C)
+            weight_order = None if blocks is None else blocks.synapse_order if conn.xy_kernel is None else kernel_order
+            if weight_order is not None and not np.array_equal(weight_order, np.arange(weight_order.size)):
+                weight_order.astype(np.int32).tofile(project / XY_ORDER)
                 manifest["xy_order"] = XY_ORDER
     finally:
         if previous_cxx is None:
@@ -383,6 +389,19 @@ def structured_blocks(spec: BuildSpec, conn: Connectivity) -> propagation_blocks
     if spec.device != "cpp" or not spec.structured:
         return None
     return propagation_blocks.xy_blocks(spec.config, conn)
+
+
+def structured_kernel_order(spec: BuildSpec, conn: Connectivity,
+                            blocks: propagation_blocks.XYBlocks) -> np.ndarray | None:
+    """A convolution's kernel numbering in a structured build (``conn``'s synapses in block
+    order): offset-major, where each block then reads consecutive kernel elements
+    (:func:`brainlc.sim.propagation_blocks.offset_major_kernel`); None for LC and FC, or
+    where the blocks would not read consecutive elements (the topology's numbering stays)."""
+    if conn.xy_kernel is None:
+        return None
+    order = propagation_blocks.offset_major_kernel(spec.config.channels, spec.config.kernel)
+    model_kernel = propagation_blocks.model_numbering(order, order.size)[conn.xy_kernel]
+    return order if propagation_blocks.kernel_runs_with_blocks(blocks, model_kernel) else None
 
 
 def generate_project(spec: BuildSpec, directory: Path) -> Path:

@@ -27,6 +27,7 @@ from brainlc.core.topology import Connectivity, replicated
 
 from . import equations as eq
 from . import image_random
+from .propagation_blocks import model_numbering
 from .spec import BuildSpec, NetworkObjects
 
 #: Run-time values of the evaluation model's groups (by the group's Brian2 name).
@@ -67,10 +68,11 @@ TRANSMIT = "I_post += w"
 TRANSMIT_KERNEL = "I_post += w_kernel"
 
 
-def build_evaluation_objects(spec: BuildSpec, conn: Connectivity) -> NetworkObjects:
+def build_evaluation_objects(spec: BuildSpec, conn: Connectivity,
+                             kernel_order: np.ndarray | None = None) -> NetworkObjects:
     """Every Brian2 object of ``spec.replicas`` replicas of the network, learning off.
 
-    Must be called with the target device active; roles as in
+    Must be called with the target device active; roles and ``kernel_order`` as in
     :func:`brainlc.sim.full_model.build_full_objects` (no ``learning_flag``).
     """
     from brian2 import NeuronGroup, SpikeMonitor, Synapses, TimedArray, defaultclock, ms
@@ -112,7 +114,7 @@ def build_evaluation_objects(spec: BuildSpec, conn: Connectivity) -> NetworkObje
         kernel = NeuronGroup(conn.n_kernel_elements, "w : 1 (constant)", namespace=ns, name="K")
         xy = Synapses(x, y, eq.CONV_MODEL, on_pre=TRANSMIT_KERNEL, namespace=ns, name="XY")
         xy.connect(i=xy_pre, j=xy_post)
-        xy.kernel_index = np.tile(conn.xy_kernel, replicas)
+        xy.kernel_index = np.tile(model_numbering(kernel_order, conn.n_kernel_elements)[conn.xy_kernel], replicas)
         xy.variables.add_reference("w_kernel", kernel, "w", index="kernel_index")
         roles["K"] = owner = kernel
     xy.pre.order = 1

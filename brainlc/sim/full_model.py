@@ -34,6 +34,7 @@ from brainlc.core.topology import Connectivity, replicated
 
 from . import equations as eq
 from . import image_random
+from .propagation_blocks import model_numbering
 from .spec import BuildSpec, NetworkObjects
 
 
@@ -63,7 +64,8 @@ def select_function():
     return func
 
 
-def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=None) -> NetworkObjects:
+def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_class=None,
+                       kernel_order: np.ndarray | None = None) -> NetworkObjects:
     """Create every Brian2 object of the network; returns them by role.
 
     Must be called with the target device active. Weights, theta and inputs get
@@ -71,6 +73,10 @@ def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_clas
     ``spec``. ``summing_codeobj_class`` is the code object class of the per-image sums
     of synaptic weights into their target neurons (None: the device's default; on a GPU
     one that adds atomically, see :func:`brainlc.sim.devices.summing_codeobj_class`).
+    ``kernel_order`` (a convolution): kernel element ``m`` of the model is the topology's
+    element ``kernel_order[m]`` (:func:`brainlc.sim.propagation_blocks.offset_major_kernel`;
+    None: the same numbering). The kernel-to-channel synapses keep the topology's order, so
+    each channel's weight sum adds its elements in the same order.
     """
     if not spec.learning:
         raise ValueError("the full model is the learning one: build learning=False with the evaluation model")
@@ -140,7 +146,8 @@ def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_clas
                       on_pre={"pre": eq.CONV_LEARN_PRE, "transmit": eq.CONV_TRANSMIT},
                       on_post=eq.CONV_LEARN_POST)
         xy.connect(i=xy_pre, j=xy_post)
-        xy.kernel_index = (conn.xy_kernel[None, :] + n_kernel * np.arange(replicas)[:, None]).ravel()
+        model_element = model_numbering(kernel_order, n_kernel)
+        xy.kernel_index = (model_element[conn.xy_kernel][None, :] + n_kernel * np.arange(replicas)[:, None]).ravel()
         # Shared weights: the synapses read and write the kernel group's variables
         # through their kernel element index.
         xy.variables.add_reference("w_kernel", kernel, "w", index="kernel_index")
@@ -148,7 +155,8 @@ def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_clas
         kernel.run_regularly(eq.KERNEL_APPLY, when="synapses", order=2, name="K_apply")
         kf = Synapses(kernel, channel, namespace=ns, name="KF")
         elements = np.arange(n_kernel)
-        kf_pre, kf_post = replicated(elements, elements // (cfg.kernel**2), n_kernel, cfg.channels, replicas)
+        kf_pre, kf_post = replicated(model_element[elements], elements // (cfg.kernel**2), n_kernel, cfg.channels,
+                                     replicas)
         kf.connect(i=kf_pre, j=kf_post)
         channel.run_regularly(eq.GROUP_SUM_RESET, order=0, name="F_sum_reset", **every_image)
         kf.run_regularly(eq.KERNEL_SUM, order=1, name="KF_sum", codeobj_class=summing_codeobj_class,

@@ -89,10 +89,12 @@ def position_major(channels: int, positions: int) -> np.ndarray:
 
 
 def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slot: np.ndarray,
-                  layout: tuple[int, int] | None = None) -> XYBlocks | None:
+                  layout: tuple[int, int] | None = None, runs_with: np.ndarray | None = None) -> XYBlocks | None:
     """The blocks of the pathway ``pre[k] -> post[k]`` for a numbering of its targets
     (``neuron_of_slot``; ``layout``: its ``(channels, positions)`` when it is
-    :func:`position_major`), or None when the map is not regular (:data:`MIN_MEAN_BLOCK`)."""
+    :func:`position_major`), or None when the map is not regular (:data:`MIN_MEAN_BLOCK`).
+    ``runs_with``: a number per synapse that must also go up by one from each synapse of a
+    block to the next (a convolution's kernel element), else the block ends there."""
     if layout is not None and not np.array_equal(neuron_of_slot, position_major(*layout)):
         raise ValueError(f"the slots are not position-major for {layout}")
     pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
@@ -106,7 +108,11 @@ def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slo
     same_pixel = pre_sorted[1:] == pre_sorted[:-1]
     if np.any(same_pixel & (slot_sorted[1:] == slot_sorted[:-1])):
         return None  # two synapses join one pair: a block would add twice into one slot
-    starts = np.flatnonzero(np.concatenate([[True], ~same_pixel | (slot_sorted[1:] != slot_sorted[:-1] + 1)]))
+    breaks = ~same_pixel | (slot_sorted[1:] != slot_sorted[:-1] + 1)
+    if runs_with is not None:
+        runs_sorted = np.asarray(runs_with, dtype=np.int64)[order]
+        breaks |= runs_sorted[1:] != runs_sorted[:-1] + 1
+    starts = np.flatnonzero(np.concatenate([[True], breaks]))
     lengths = np.diff(np.append(starts, pre.size))
     blocks = XYBlocks(
         synapse_order=order,
@@ -120,10 +126,48 @@ def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slo
     return blocks if blocks.mean_block_length >= MIN_MEAN_BLOCK else None
 
 
+def offset_major_kernel(channels: int, kernel: int) -> np.ndarray:
+    """The topology's kernel element of each element ``offset * channels + channel`` of the
+    compiled model, elements being numbered ``channel * kernel**2 + offset``
+    (:mod:`brainlc.core.topology`).
+
+    A block of a convolution reaches consecutive channels at one position through one
+    offset of the kernel: in this numbering their weights are consecutive too, so the
+    structured code reads them as one vector, where the topology's numbering puts them
+    ``kernel**2`` apart."""
+    offset, channel = np.divmod(np.arange(channels * kernel**2), channels)
+    return (channel * kernel**2 + offset).astype(np.int64)
+
+
+def model_numbering(order: np.ndarray | None, n: int) -> np.ndarray:
+    """The model's number of each topology element for ``order`` (model element ``m`` is the
+    topology's ``order[m]``): its inverse; None: the identity of ``n`` elements."""
+    if order is None:
+        return np.arange(n, dtype=np.int64)
+    numbering = np.empty(order.size, dtype=np.int64)
+    numbering[order] = np.arange(order.size)
+    return numbering
+
+
+def kernel_runs_with_blocks(blocks: XYBlocks, xy_kernel: np.ndarray) -> bool:
+    """Whether the kernel element of synapse ``start + k`` of every block is that of
+    ``start`` plus ``k`` (``xy_kernel``: the element of each synapse, in the compiled
+    order and numbering)."""
+    first = np.repeat(xy_kernel[blocks.block_synapse], blocks.block_length)
+    within = np.arange(blocks.n_synapses) - np.repeat(blocks.block_synapse, blocks.block_length)
+    return bool(np.array_equal(xy_kernel, first + within))
+
+
 def xy_blocks(config: NetworkConfig, conn: Connectivity) -> XYBlocks | None:
-    """The X->Y blocks of a network, in the position-major numbering (None: not regular)."""
+    """The X->Y blocks of a network, in the position-major numbering (None: not regular).
+    A convolution's blocks also run through consecutive kernel elements in the numbering of
+    :func:`offset_major_kernel` (one position and one kernel offset each)."""
     layout = (config.channels, config.conv * config.conv)
-    return derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(*layout), layout)
+    runs_with = None
+    if conn.xy_kernel is not None:
+        order = offset_major_kernel(config.channels, config.kernel)
+        runs_with = model_numbering(order, order.size)[conn.xy_kernel]
+    return derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(*layout), layout, runs_with)
 
 
 def replicated_order(order: np.ndarray, replicas: int) -> np.ndarray:

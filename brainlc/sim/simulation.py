@@ -149,7 +149,8 @@ class BinaryRun:
 
 
 def xy_order(project: Path, manifest: dict) -> np.ndarray | None:
-    """The compiled model's X->Y synapse order (:data:`brainlc.sim.compiler.XY_ORDER`), or None."""
+    """The compiled model's order of the X->Y weights (:data:`brainlc.sim.compiler.XY_ORDER`):
+    of its synapses, or of a convolution's kernel elements; None where it is the topology's."""
     name = manifest.get("xy_order")
     return None if not name else np.fromfile(project / name, dtype=np.int32)
 

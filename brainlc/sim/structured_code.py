@@ -16,6 +16,15 @@ module rewrites both, keeping Brian2's per-synapse statements word for word:
   slot-ordered buffers before the spikes and the ones they write scattered back after
   (slots are the neurons themselves where the numbering is the identity, as for FC).
 
+A convolution's synapses read their weight from the shared kernel through
+``kernel_index``. The compiled model numbers the kernel elements offset-major
+(:func:`brainlc.sim.propagation_blocks.offset_major_kernel`) and its blocks end where the
+element does not go up by one, so a block's elements are consecutive: the code reads the
+block's first ``kernel_index`` and counts up from it (``contiguous``), a vector load where
+the topology's numbering gathered elements ``kernel**2`` apart. The binary checks that
+property with the synapses, and the kernel's weights go to and from it in the topology's
+order (:data:`brainlc.sim.compiler.XY_ORDER`).
+
 The loops over every synapse (the ``run_regularly`` code objects of the normalisation:
 each target's weight sum, then the scaling of every weight) walk the same blocks, for every
 source neuron in ascending order (:func:`structure_synapse_loops`). Synapses are created in
@@ -85,7 +94,14 @@ def _tables(blocks: XYBlocks) -> str:
             + "}\n\n")
 
 
-def _check_function(name: str, synapses: str, blocks: XYBlocks, replicas: int) -> str:
+def _check_function(name: str, synapses: str, blocks: XYBlocks, replicas: int,
+                    contiguous: tuple[str, ...] = ()) -> str:
+    runs = "".join(f"""
+                    if (_dynamic_array_{synapses}_{array}[_s] != _dynamic_array_{synapses}_{array}[_s - _k] + _k)
+                    {{
+                        _ok = false;
+                        break;
+                    }}""" for array in contiguous)
     return f"""
 static void _brainlc_check_blocks_{name}()
 {{
@@ -105,7 +121,7 @@ static void _brainlc_check_blocks_{name}()
                     {{
                         _ok = false;
                         break;
-                    }}
+                    }}{runs}
                 }}
     if (!_ok)
     {{
@@ -141,12 +157,15 @@ def _moves(blocks: XYBlocks, replicas: int, target: str, variables: list[str], t
 
 
 def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: str,
-                     blocks: XYBlocks, replicas: int, every_synapse: bool = False) -> str | None:
+                     blocks: XYBlocks, replicas: int, every_synapse: bool = False,
+                     contiguous: tuple[str, ...] = ()) -> str | None:
     """The structured replacement of Brian2's loop ``loop``, or None if its body is not
     one this edit knows (it reads the source neuron, or a target other than by its index),
     or its slots are neither the neurons nor position-major. ``every_synapse``: the loop
     runs on every synapse in its order (a synaptic ``run_regularly``), not on this step's
-    spikes: the blocks of every source neuron, in ascending order."""
+    spikes: the blocks of every source neuron, in ascending order. ``contiguous``: synaptic
+    index arrays that run with the blocks (a convolution's ``kernel_index`` in the
+    offset-major numbering): read once per block, then counted up."""
     direct = blocks.slots_are_neurons
     if not direct and blocks.layout is None:
         return None
@@ -158,6 +177,14 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
     rewritten = target_access.sub(
         (lambda found: f"_ptr_array_{target}_{found['var']}[_slot]") if direct
         else (lambda found: f"_brainlc_slots_{found['var']}[_slot]"), body)
+    synapses = loop["synapses"]
+    firsts = []
+    for array in contiguous:
+        load = re.compile(rf"const int32_t {array} = _ptr_array_{synapses}_{array}\[_idx\];")
+        if load.search(rewritten):
+            rewritten = load.sub(f"const int32_t {array} = _brainlc_first_{array} + _k;", rewritten)
+            first = f"_ptr_array_{synapses}_{array}[_start]"
+            firsts.append(f"                const int32_t _brainlc_first_{array} = {first};")
     if "_postsynaptic_idx" in rewritten or "_presynaptic_idx" in rewritten or "_spiking_synapse" in rewritten:
         return None
     types = {var: _pointer_type(code, f"_ptr_array_{target}_{var}") for var in variables}
@@ -199,6 +226,7 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
         "                const size_t _start = _synapse_offset + _brainlc_block_synapse[_block];",
         "                const int32_t _first_slot = _slot_offset + _brainlc_block_slot[_block];",
         "                const int32_t _length = _brainlc_block_length[_block];",
+        *firsts,
         "                #pragma GCC ivdep",
         "                for (int32_t _k = 0; _k < _length; _k++)",
         "                {",
@@ -217,7 +245,7 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
 
 
 def structure_pathway(code_object: Path, push: Path, source: str, target: str, blocks: XYBlocks,
-                      replicas: int) -> bool:
+                      replicas: int, contiguous: tuple[str, ...] = ()) -> bool:
     """Rewrite one pathway's code object and its spike push; returns whether both were
     recognised (else neither file changes)."""
     code, push_code = code_object.read_text(), push.read_text()
@@ -227,11 +255,12 @@ def structure_pathway(code_object: Path, push: Path, source: str, target: str, b
     if not (loop and run and pushed) or pushed["source"] != source or pushed["pathway"] != loop["pathway"]:
         return False
     name = run["name"]
-    replacement = _structured_loop(code, loop, name, source, target, blocks, replicas)
+    present = tuple(array for array in contiguous if f"_ptr_array_{loop['synapses']}_{array}[_idx]" in loop["body"])
+    replacement = _structured_loop(code, loop, name, source, target, blocks, replicas, contiguous=present)
     if replacement is None:
         return False
     code = _with_tables(code[:loop.start()] + replacement + code[loop.end():], name, loop["synapses"], blocks,
-                        replicas)
+                        replicas, present)
     push_code = (push_code[:pushed.start()]
                  + f"// brainlc: {pushed['pathway']} takes its spikes from {source}'s spike space, no queue"
                  + push_code[pushed.end():])
@@ -240,9 +269,10 @@ def structure_pathway(code_object: Path, push: Path, source: str, target: str, b
     return True
 
 
-def _with_tables(code: str, name: str, synapses: str, blocks: XYBlocks, replicas: int) -> str:
+def _with_tables(code: str, name: str, synapses: str, blocks: XYBlocks, replicas: int,
+                 contiguous: tuple[str, ...] = ()) -> str:
     run = _RUN_FUNCTION.search(code)
-    code = (code[:run.start()] + _tables(blocks) + _check_function(name, synapses, blocks, replicas)
+    code = (code[:run.start()] + _tables(blocks) + _check_function(name, synapses, blocks, replicas, contiguous)
             + code[run.start():])
     return code if "#include<vector>" in code else "#include<vector>\n#include<cstdlib>\n" + code
 
@@ -273,9 +303,10 @@ def structure_synapse_loops(project: Path, blocks: XYBlocks | None, replicas: in
 
 
 def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: str = "XY", source: str = "X",
-              target: str = "Y") -> dict[str, bool]:
+              target: str = "Y", contiguous: tuple[str, ...] = ()) -> dict[str, bool]:
     """Rewrite every pathway of ``synapses`` that reacts to ``source``'s spikes; whether it
-    changed each (by pathway name: ``XY_pre``, ``XY_transmit``).
+    changed each (by pathway name: ``XY_pre``, ``XY_transmit``). ``contiguous``: synaptic
+    index arrays that run with the blocks (checked by the binary, as the synapses are).
 
     ``blocks`` None (a map that is not regular): nothing changes. Files are found by what
     they hold, not by name (Brian2 numbers the files of a second network built in one
@@ -293,7 +324,8 @@ def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: s
         loop = _QUEUE_LOOP.search(path.read_text())
         if loop and loop["pathway"] in pushes and loop["synapses"] == synapses:
             pathway = loop["pathway"]
-            changed[pathway] = structure_pathway(path, pushes[pathway], source, target, blocks, replicas)
+            changed[pathway] = structure_pathway(path, pushes[pathway], source, target, blocks, replicas,
+                                                 contiguous)
             if changed[pathway]:
                 _skip_queue_preparation(folder, pathway)
     return changed
