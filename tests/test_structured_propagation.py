@@ -282,6 +282,7 @@ def test_a_convolutions_blocks_read_consecutive_kernel_elements(name):
     conn = build_connectivity(cfg)
     blocks = xy_blocks(cfg, conn)
     order = offset_major_kernel(cfg.channels, cfg.kernel)
+    assert np.array_equal(blocks.kernel_order, order)  # what the compiled model numbers its kernel by
     assert sorted(order) == list(range(conn.n_kernel_elements))
     numbering = model_numbering(order, order.size)
     assert np.array_equal(order[numbering], np.arange(order.size))

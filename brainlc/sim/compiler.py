@@ -345,7 +345,7 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
         order = blocks.synapse_order
         conn = dataclasses.replace(conn, xy_pre=conn.xy_pre[order], xy_post=conn.xy_post[order],
                                    xy_kernel=None if conn.xy_kernel is None else conn.xy_kernel[order])
-        kernel_order = structured_kernel_order(spec, conn, blocks)
+        kernel_order = blocks.kernel_order  # a convolution's blocks run through its kernel elements
         contiguous = () if kernel_order is None else ("kernel_index",)
     try:
         with devices.building_for(spec.device, project, make_jobs(), toolchain.get("compute_capability")):
@@ -389,19 +389,6 @@ def structured_blocks(spec: BuildSpec, conn: Connectivity) -> propagation_blocks
     if spec.device != "cpp" or not spec.structured:
         return None
     return propagation_blocks.xy_blocks(spec.config, conn)
-
-
-def structured_kernel_order(spec: BuildSpec, conn: Connectivity,
-                            blocks: propagation_blocks.XYBlocks) -> np.ndarray | None:
-    """A convolution's kernel numbering in a structured build (``conn``'s synapses in block
-    order): offset-major, where each block then reads consecutive kernel elements
-    (:func:`brainlc.sim.propagation_blocks.offset_major_kernel`); None for LC and FC, or
-    where the blocks would not read consecutive elements (the topology's numbering stays)."""
-    if conn.xy_kernel is None:
-        return None
-    order = propagation_blocks.offset_major_kernel(spec.config.channels, spec.config.kernel)
-    model_kernel = propagation_blocks.model_numbering(order, order.size)[conn.xy_kernel]
-    return order if propagation_blocks.kernel_runs_with_blocks(blocks, model_kernel) else None
 
 
 def generate_project(spec: BuildSpec, directory: Path) -> Path:

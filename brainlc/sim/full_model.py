@@ -155,8 +155,7 @@ def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_clas
         kernel.run_regularly(eq.KERNEL_APPLY, when="synapses", order=2, name="K_apply")
         kf = Synapses(kernel, channel, namespace=ns, name="KF")
         elements = np.arange(n_kernel)
-        kf_pre, kf_post = replicated(model_element[elements], elements // (cfg.kernel**2), n_kernel, cfg.channels,
-                                     replicas)
+        kf_pre, kf_post = replicated(model_element, elements // (cfg.kernel**2), n_kernel, cfg.channels, replicas)
         kf.connect(i=kf_pre, j=kf_post)
         channel.run_regularly(eq.GROUP_SUM_RESET, order=0, name="F_sum_reset", **every_image)
         kf.run_regularly(eq.KERNEL_SUM, order=1, name="KF_sum", codeobj_class=summing_codeobj_class,

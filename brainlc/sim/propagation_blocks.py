@@ -22,6 +22,7 @@ gets no blocks, and the pathway keeps Brian2's own code.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,9 @@ class XYBlocks:
         synapse (in the compiled order), its first slot, and its number of synapses.
     layout : ``(channels, positions)`` when the slots are :func:`position_major`, so that
         moving values between slots and neurons is a transposition; else None.
+    kernel_order : a convolution's kernel numbering that the blocks run through
+        (:func:`offset_major_kernel`: model element ``m`` is the topology's
+        ``kernel_order[m]``); None for LC and FC.
     """
 
     synapse_order: np.ndarray
@@ -58,6 +62,7 @@ class XYBlocks:
     block_slot: np.ndarray
     block_length: np.ndarray
     layout: tuple[int, int] | None = None
+    kernel_order: np.ndarray | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -163,11 +168,12 @@ def xy_blocks(config: NetworkConfig, conn: Connectivity) -> XYBlocks | None:
     A convolution's blocks also run through consecutive kernel elements in the numbering of
     :func:`offset_major_kernel` (one position and one kernel offset each)."""
     layout = (config.channels, config.conv * config.conv)
-    runs_with = None
-    if conn.xy_kernel is not None:
-        order = offset_major_kernel(config.channels, config.kernel)
-        runs_with = model_numbering(order, order.size)[conn.xy_kernel]
-    return derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(*layout), layout, runs_with)
+    if conn.xy_kernel is None:
+        return derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(*layout), layout)
+    order = offset_major_kernel(config.channels, config.kernel)
+    runs_with = model_numbering(order, order.size)[conn.xy_kernel]
+    blocks = derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(*layout), layout, runs_with)
+    return None if blocks is None else dataclasses.replace(blocks, kernel_order=order)
 
 
 def replicated_order(order: np.ndarray, replicas: int) -> np.ndarray:
