@@ -2,7 +2,16 @@
 code Brian2 writes, and leaves alone code it does not recognise. That results do not change
 is what the parity, replica and runtime-parameter tests check, on the edited builds."""
 
+import contextlib
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from brainlc.core.config import NetworkConfig
 from brainlc.sim import generated_code
@@ -50,6 +59,82 @@ def test_every_compiled_project_has_the_edit(tmp_path):
         arrays = [name for name in written if re.match(r"_(dynamic_|static_)?array_", name)]
         assert sorted(arrays) == sorted(out["file"] for out in net.manifest_["outputs"].values())
         assert "last_run_info.txt" in written
+        # the binary ends with its parent by itself, so Python starts it without forking
+        assert net.manifest_["dies_with_parent"]
+        assert "prctl(PR_SET_PDEATHSIG, SIGKILL);" in (net.project_ / "main.cpp").read_text()
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter (Z: ended, not yet reaped), None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(FileNotFoundError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+STARTER = """
+import sys
+from pathlib import Path
+from brainlc.core.config import NetworkConfig
+from brainlc.sim.simulation import CompiledNetwork, invoke_binary
+net = CompiledNetwork(NetworkConfig("FC", 2, mean_weight=0.3), images_per_run=1, cache_dir=sys.argv[1]).compile()
+folder = Path(sys.argv[2])
+invoke_binary(net.project_, net.manifest_, folder, {}, {}, {}, {"w_xy": folder / "fifo"})
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_binary_ends_with_the_process_that_started_it_also_after_kill_9(tmp_path):
+    net = CompiledNetwork(NetworkConfig("FC", 2, mean_weight=0.3), images_per_run=1, cache_dir=tmp_path).compile()
+    folder = tmp_path / "run"
+    folder.mkdir()
+    os.mkfifo(folder / "fifo")  # the binary waits in open() for a writer that never comes
+    starter = subprocess.Popen([sys.executable, "-c", STARTER, str(tmp_path), str(folder)])
+    binary = None
+    try:
+        deadline = time.monotonic() + 120
+        while binary is None and time.monotonic() < deadline and starter.poll() is None:
+            binary = next((c for c in _children(starter.pid)
+                           if Path(f"/proc/{c}/exe").resolve() == (net.project_ / "main").resolve()), None)
+            time.sleep(0.05)
+        assert binary is not None, "the binary did not start"
+        starter.send_signal(signal.SIGKILL)
+        starter.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _state(binary) not in (None, "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _state(binary) in (None, "Z"), "the binary outlived the process that started it"
+    finally:
+        starter.kill()
+        if binary is not None and _state(binary) not in (None, "Z"):
+            os.kill(binary, signal.SIGKILL)
+    # a binary whose parent is not the process named in its environment (that one ended
+    # before the binary got going) stops before its first step
+    orphan = subprocess.run([str(net.project_ / "main")], cwd=net.project_, capture_output=True,
+                            env=dict(os.environ, **{generated_code.PARENT_PID_VARIABLE: str(os.getpid() + 1)}))
+    assert orphan.returncode == generated_code.ORPHANED_EXIT
+
+
+def test_the_death_signal_goes_into_brians_main_and_nowhere_else(tmp_path):
+    main = "#include <stdlib.h>\n\nint main(int argc, char **argv)\n{\n\tstd::signal(SIGINT, _int_handler);\n}\n"
+    (tmp_path / "main.cpp").write_text(main)
+    assert generated_code.die_with_parent(tmp_path) == sys.platform.startswith("linux")
+    edited = (tmp_path / "main.cpp").read_text()
+    if sys.platform.startswith("linux"):
+        body = edited.split("int main(int argc, char **argv)\n{\n", 1)[1]
+        assert body.startswith("\t// brainlc") and "prctl(PR_SET_PDEATHSIG, SIGKILL);" in body
+        assert edited.startswith("#include <sys/prctl.h>")
+    (tmp_path / "main.cpp").write_text("int main()\n{\n}\n")  # not Brian2's main: left as it is
+    assert not generated_code.die_with_parent(tmp_path)
+    assert (tmp_path / "main.cpp").read_text() == "int main()\n{\n}\n"
 
 
 

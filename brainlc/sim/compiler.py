@@ -364,7 +364,8 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
                 from brian2.codegen.cpp_prefs import get_compiler_and_args
 
                 device.build(directory=str(project), compile=False, run=False, with_output=False)
-                generated_code.streamline(project, {out["file"] for out in manifest["outputs"].values()})
+                edits = generated_code.streamline(project, {out["file"] for out in manifest["outputs"].values()})
+                manifest["dies_with_parent"] = edits["dies_with_parent"]
                 manifest["structured"] = {
                     **structured_code.structure(project, blocks, spec.replicas, contiguous=contiguous),
                     **structured_code.structure_synapse_loops(project, blocks, spec.replicas)}

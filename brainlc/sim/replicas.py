@@ -40,6 +40,7 @@ from .simulation import (
     xy_order,
 )
 from .spec import BuildSpec, parameter_values
+from .spike_lists import image_order, spike_counts
 
 #: Synapses (X->Y and Y->Y, all replicas together) that one GPU evaluation binary holds at
 #: most when R is chosen automatically, and the most replicas chosen.
@@ -228,16 +229,15 @@ class ReplicaEvaluator:
 def _activity(binary: BinaryRun, cfg: NetworkConfig, replicas: int, n_images: int) -> RunResult:
     """Spike lists and counts of the images of one invocation, by image of the chunk."""
     steps, n_out = cfg.time_per_image, cfg.n_output
-    step = np.rint(binary.read("spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
+    monitor_step = np.rint(binary.read("spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
     index = binary.read("spike_i").astype(np.int64)
-    image = (step // steps) * replicas + index // n_out
-    step, neuron = step % steps, index % n_out
+    image = (monitor_step // steps) * replicas + index // n_out
+    step, neuron = monitor_step % steps, index % n_out
     keep = image < n_images
     image, step, neuron = image[keep], step[keep], neuron[keep]
-    order = np.lexsort((neuron, step, image))
+    order = image_order(monitor_step[keep], index[keep], image, step, neuron)
     image, step, neuron = image[order], step[order], neuron[order]
-    counts = np.zeros((n_images, n_out), dtype=np.int32)
-    np.add.at(counts, (image, neuron), 1)
+    counts = spike_counts(image, neuron, n_images, n_out)
     return RunResult(NetworkState(np.zeros(0), np.zeros(0), np.zeros(0)), counts, image, step, neuron,
                      seconds=binary.seconds, extra={"profile": binary.profile()})
 

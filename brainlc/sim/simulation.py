@@ -31,7 +31,9 @@ from brainlc.errors import BrainlcError
 from brainlc.leftovers import RUN_FOLDER_PREFIX, clean_orphan_run_folders
 
 from .compiler import compile_project
+from .generated_code import PARENT_PID_VARIABLE
 from .spec import BuildSpec, parameter_values
+from .spike_lists import image_order, spike_counts
 
 
 @dataclass
@@ -199,10 +201,14 @@ def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str,
     results = folder / "results"
     results.mkdir(exist_ok=True)
     command = [str(project / manifest["binary"]), "--results_dir", f"{results}/", *args]
+    # a binary that ends with its parent by itself (generated_code.die_with_parent) lets
+    # Python start it with vfork; preexec_fn makes Python fork, copying its page tables
+    dies_with_parent = manifest.get("dies_with_parent", False)
+    env = {**env, PARENT_PID_VARIABLE: str(os.getpid())} if dies_with_parent else env
     start = time.perf_counter()
     try:
         proc = subprocess.run(command, cwd=project, env=dict(os.environ, **env), capture_output=True,
-                              text=True, errors="replace", preexec_fn=_die_with_parent)
+                              text=True, errors="replace", preexec_fn=None if dies_with_parent else _die_with_parent)
     except OSError as exc:  # e.g. a damaged binary: "Exec format error"
         raise BinaryError(f"the compiled network in {project} could not start: {exc.strerror or exc}; "
                           "delete that folder and it is compiled again") from None
@@ -414,14 +420,13 @@ class CompiledNetwork:
         def spikes(prefix: str, n_neurons: int):
             step = np.rint(read(f"{prefix}spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
             neuron = read(f"{prefix}spike_i").astype(np.int64)
-            order = np.lexsort((neuron, step))  # a GPU records one step's spikes unordered
+            # a GPU records one step's spikes unordered
+            order = image_order(step, neuron, step // steps, step % steps, neuron)
             step, neuron = step[order], neuron[order]
             image = step // steps
             keep = image < n_real
             image, step, neuron = image[keep], step[keep] % steps, neuron[keep]
-            counts = np.zeros((n_real, n_neurons), dtype=np.int32)
-            np.add.at(counts, (image, neuron), 1)
-            return image, step, neuron, counts
+            return image, step, neuron, spike_counts(image, neuron, n_real, n_neurons)
 
         image, step, neuron, counts = spikes("", cfg.n_output)
         input_counts = spikes("input_", cfg.n_input)[3] if self.record_input else None

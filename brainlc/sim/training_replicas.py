@@ -33,6 +33,7 @@ from .compiler import compile_project
 from .memory import check_fits
 from .simulation import RunResult, check_key, checked_input, invoke_binary
 from .spec import BuildSpec, parameter_values
+from .spike_lists import image_order, spike_counts
 
 
 class ReplicaTrainer:
@@ -183,10 +184,9 @@ class ReplicaTrainer:
             for k in range(r):
                 mine = (index // n_out == k) & (step // steps < n_real)
                 image, neuron, at = step[mine] // steps, index[mine] % n_out, step[mine] % steps
-                order = np.lexsort((neuron, at, image))
+                order = image_order(step[mine], index[mine], image, at, neuron)
                 image, at, neuron = image[order], at[order], neuron[order]
-                counts = np.zeros((n_real, n_out), dtype=np.int32)
-                np.add.at(counts, (image, neuron), 1)
+                counts = spike_counts(image, neuron, n_real, n_out)
                 results.append(RunResult(NetworkState(w_xy[k], w_yy[k], theta[k]), counts, image, at, neuron,
                                          seconds=binary.seconds, images_learned=learned))
             return results
