@@ -53,6 +53,8 @@ def test_every_compiled_project_has_the_edit(tmp_path):
         thresholds = [p for p in (net.project_ / "code_objects").glob("*_spike_thresholder_codeobject*.cpp")
                       if not p.name.startswith(("after_run", "before_run"))]
         assert len(thresholds) == 2 and all("_brainlc_spiking" in p.read_text() for p in thresholds)
+        # the spiking neurons are appended without a branch per neuron
+        assert all("_count += _brainlc_spiking[_idx];" in p.read_text() for p in thresholds)
         # of the arrays, the binary writes its manifest's outputs only (Brian2 2.11 also
         # writes its spike queues and random generators: not arrays, kept)
         written = re.findall(r'results_dir \+ "([^"]+)"', (net.project_ / "objects.cpp").read_text())
