@@ -29,6 +29,7 @@ from brainlc.sim.propagation_blocks import (
     offset_major_kernel,
     position_major,
     xy_blocks,
+    yy_blocks,
 )
 from brainlc.sim.replicas import ReplicaEvaluator
 from brainlc.sim.simulation import BinaryError, CompiledNetwork, from_model_order, to_model_order
@@ -48,7 +49,7 @@ def _check_blocks(blocks, pre, post):
         for b in range(blocks.first_block[pixel], blocks.first_block[pixel + 1]):
             s, q, n = blocks.block_synapse[b], blocks.block_slot[b], blocks.block_length[b]
             assert np.all(pre_o[s:s + n] == pixel)
-            assert np.array_equal(post_o[s:s + n], blocks.neuron_of_slot[q:q + n])
+            assert np.array_equal(post_o[s:s + n], blocks.neuron_of_slot[q:q + n * blocks.stride:blocks.stride])
     # each pixel's synapses in ascending slot order, so a target gets one addition per pixel
     assert np.all(np.diff(blocks.block_synapse) == blocks.block_length[:-1])
 
@@ -61,6 +62,28 @@ def test_every_preset_has_regular_blocks_that_cover_each_synapse_once(name):
     assert blocks is not None and blocks.mean_block_length >= cfg.channels
     _check_blocks(blocks, conn.xy_pre.astype(np.int64), conn.xy_post.astype(np.int64))
     assert blocks.slots_are_neurons == (cfg.architecture == "FC")
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_presets_competition_has_blocks_in_the_topologys_order(name):
+    cfg = load_preset(name).config
+    conn = build_connectivity(cfg)
+    blocks = yy_blocks(cfg, conn)
+    assert blocks is not None and blocks.slots_are_neurons
+    assert np.array_equal(blocks.synapse_order, np.arange(conn.yy_pre.size))  # w_yy keeps its order
+    # patch competition: a neuron's rivals, every positions-th neuron, before and after it
+    positions = cfg.conv * cfg.conv
+    assert blocks.stride == (1 if cfg.all_pairs_compete else positions)
+    assert blocks.block_length.size <= (1 if cfg.all_pairs_compete else 2) * cfg.n_output
+    _check_blocks(blocks, conn.yy_pre.astype(np.int64), conn.yy_post.astype(np.int64))
+
+
+def test_a_competition_of_few_channels_keeps_brian2s_code():
+    # 9 channels: blocks of 4 rivals on average, too short to pay
+    cfg = NetworkConfig("LC", 9, kernel=12, stride=4)
+    assert yy_blocks(cfg, build_connectivity(cfg)) is None
+    with pytest.raises(ValueError, match="stride"):
+        derive_blocks(np.zeros(4), np.arange(4), 1, position_major(2, 2), stride=2)
 
 
 def test_slots_are_position_major():
@@ -107,6 +130,15 @@ def test_an_irregular_network_keeps_brian2s_code(tmp_path):
 #: What the full model of LC and FC structures: transmission (with the pre-spike STDP) and
 #: the normalisation's weight sums and scaling (C normalises its kernel, not XY).
 TRAINING_LC_FC = {"XY_pre": True, "XY_sum": True, "XY_scale": True}
+#: ... and of Y->Y, where its blocks are long enough: the trace cases' FC, and every pair
+#: competing (the original's mode); their LC and C have 9 channels, too few.
+COMPETITION = {"fc-fixed": {"YY_pre": True}, "fc-trainable": {"YY_pre": True}, "fc-original": {"YY_pre": True},
+               "lc-original": {"YY_pre": True}, "c-original": {"YY_pre": True, "YY_transmit": True}}
+
+
+def _structured(case, cfg):
+    xy = {"LC": TRAINING_LC_FC, "FC": TRAINING_LC_FC, "C": {"XY_pre": True, "XY_transmit": True}}
+    return {**xy[cfg.architecture], **COMPETITION.get(case, {})}
 
 
 def _run_trace(ds, cfg, structured, cache_dir=None):
@@ -137,8 +169,7 @@ def _assert_as_before(case, run):
 def test_the_full_model_gives_bit_for_bit_the_results_of_the_build_before(case, trace_dir):
     ds, cfg = read_trace(trace_dir / f"trace-{case}.nc")
     run = _run_trace(ds, cfg, True)
-    expected = {"LC": TRAINING_LC_FC, "FC": TRAINING_LC_FC, "C": {"XY_pre": True, "XY_transmit": True}}
-    assert run[0].manifest_["structured"] == expected[cfg.architecture]
+    assert run[0].manifest_["structured"] == _structured(case, cfg)
     _assert_as_before(case, run)
 
 
@@ -168,8 +199,7 @@ def _assert_identical(a, b):
 def test_the_full_model_is_identical_to_brian2s_code(case, trace_dir):
     ds, cfg = read_trace(trace_dir / f"trace-{case}.nc")
     structured = _run_trace(ds, cfg, True)
-    expected = {"LC": TRAINING_LC_FC, "FC": TRAINING_LC_FC, "C": {"XY_pre": True, "XY_transmit": True}}
-    assert structured[0].manifest_["structured"] == expected[cfg.architecture]
+    assert structured[0].manifest_["structured"] == _structured(case, cfg)
     brian = _run_trace(ds, cfg, False)
     assert brian[0].manifest_["structured"] == {}
     _assert_identical(structured, brian)
@@ -379,3 +409,31 @@ def test_a_threshold_that_draws_from_brians_stream_keeps_brians_loop(tmp_path, d
     assert ("_brainlc_spiking" in text) == split
     if split:
         assert f"= ((p > 0)) & (({draw} < p));" in text and "const char _cond" not in text
+
+
+def test_patch_competition_of_many_channels_is_identical_to_brian2s_code(tmp_path):
+    # 20 channels: the Y->Y blocks are structured (stride 9); trainable, so its pre-spike
+    # update runs in them too; learning on, then off; and evaluation replicas
+    cfg = NetworkConfig("LC", 20, kernel=12, stride=4, mean_weight=0.5, competition_trainable=True,
+                        a_minus=0.05, a_plus=-1.6, c_w=-100.0, c_w_max=0.0)
+    conn = build_connectivity(cfg)
+    state = initial_state(cfg, conn, 2)
+    rates = _rates(cfg, 6, seed=3) * 2
+    out = {}
+    for structured in (True, False):
+        net = CompiledNetwork(cfg, images_per_run=3, cache_dir=tmp_path, structured=structured).compile()
+        assert ("YY_pre" in net.manifest_["structured"]) == structured
+        trained = net.run(state, learning=True, rates=rates[:3], seed=7)
+        tested = net.run(trained.state, learning=False, rates=rates[3:], seed=8)
+        ev = ReplicaEvaluator(cfg, replicas=2, images_per_run=2, workers=1, cache_dir=tmp_path, structured=structured)
+        evaluated = ev.run(trained.state, rates=rates, seed=9)
+        assert ev.manifest_["structured"] == ({"XY_pre": True, "YY_pre": True} if structured else {})
+        out[structured] = (trained, tested, evaluated)
+    trained, tested, evaluated = out[True]
+    assert not np.array_equal(trained.state.w_yy, state.w_yy)  # competition learned
+    assert min(r.spike_neuron.size for r in out[True]) > 50
+    for name in ("w_xy", "w_yy", "theta"):
+        assert np.array_equal(getattr(trained.state, name), getattr(out[False][0].state, name)), name
+    for a, b in zip(out[True], out[False], strict=True):
+        for name in ("spike_counts", "spike_image", "spike_step", "spike_neuron"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name

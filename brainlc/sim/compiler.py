@@ -368,7 +368,8 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
                 manifest["dies_with_parent"] = edits["dies_with_parent"]
                 manifest["structured"] = {
                     **structured_code.structure(project, blocks, spec.replicas, contiguous=contiguous),
-                    **structured_code.structure_synapse_loops(project, blocks, spec.replicas)}
+                    **structured_code.structure_synapse_loops(project, blocks, spec.replicas),
+                    **structure_competition(project, spec, conn, objects.roles["YY"])}
                 if compile_binary:
                     device.compile_source(str(project), get_compiler_and_args()[0], debug=False, clean=False)
             else:
@@ -382,6 +383,18 @@ def _build(spec: BuildSpec, project: Path, toolchain: dict, conn: Connectivity, 
         if previous_cxx is None:
             os.environ.pop("CXX", None)
     return manifest
+
+
+def structure_competition(project: Path, spec: BuildSpec, conn: Connectivity, yy) -> dict[str, bool]:
+    """Structure the presynaptic pathways of the Y->Y synapses ``yy`` (Brian2's object) in
+    ``project``, where ``spec`` asks for structured code and the map gives blocks in the
+    topology's order (:func:`brainlc.sim.propagation_blocks.yy_blocks`); which changed."""
+    if spec.device != "cpp" or not spec.structured or conn.yy_pre.size == 0:
+        return {}
+    blocks = propagation_blocks.yy_blocks(spec.config, conn)
+    presynaptic = [pathway.name for pathway in yy._pathways if pathway.prepost == "pre"]
+    return structured_code.structure(project, blocks, spec.replicas, synapses="YY", source="Y", target="Y",
+                                     pathways=presynaptic)
 
 
 def structured_blocks(spec: BuildSpec, conn: Connectivity) -> propagation_blocks.XYBlocks | None:

@@ -1,4 +1,4 @@
-"""Contiguous blocks of the X->Y pathway, derived from its index maps (numpy only).
+"""Contiguous blocks of the X->Y and Y->Y pathways, derived from their index maps (numpy only).
 
 Brian2's generic code for a pathway copies the synapse ids of every input spike into a
 queue, then reads each synapse's target from an index array and adds into it. The X->Y
@@ -15,6 +15,9 @@ synapse of each pixel, and the spiking pixels are taken in ascending order, as B
 Listing the synapses of one pixel by slot instead of by neuron (the topology's order)
 changes no sum of the model either: every per-target sum (transmission, the weight sums of
 normalisation) runs over the pixels in ascending order in both.
+
+The Y->Y competition pathway gets blocks the same way (:func:`yy_blocks`), in the
+topology's own synapse order, so that its weights need no reordering.
 
 A map that is not regular (short blocks on average, or two synapses joining one pair)
 gets no blocks, and the pathway keeps Brian2's own code.
@@ -37,7 +40,8 @@ MIN_MEAN_BLOCK = 8
 
 @dataclass(frozen=True)
 class XYBlocks:
-    """The X->Y pathway of one replica as contiguous blocks.
+    """A pathway of one replica (X->Y, or Y->Y) as contiguous blocks; ``n_input`` counts
+    its source neurons.
 
     Attributes
     ----------
@@ -53,6 +57,9 @@ class XYBlocks:
     kernel_order : a convolution's kernel numbering that the blocks run through
         (:func:`offset_major_kernel`: model element ``m`` is the topology's
         ``kernel_order[m]``); None for LC and FC.
+    stride : synapse ``block_synapse + k`` of a block reaches slot ``block_slot + k * stride``
+        (1 for X->Y; the positions of patch competition, whose rivals sit ``positions``
+        apart in the neurons' own numbering). Only with slots that are the neurons.
     """
 
     synapse_order: np.ndarray
@@ -63,6 +70,7 @@ class XYBlocks:
     block_length: np.ndarray
     layout: tuple[int, int] | None = None
     kernel_order: np.ndarray | None = None
+    stride: int = 1
 
     @property
     def n_synapses(self) -> int:
@@ -94,12 +102,16 @@ def position_major(channels: int, positions: int) -> np.ndarray:
 
 
 def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slot: np.ndarray,
-                  layout: tuple[int, int] | None = None, runs_with: np.ndarray | None = None) -> XYBlocks | None:
+                  layout: tuple[int, int] | None = None, runs_with: np.ndarray | None = None,
+                  stride: int = 1) -> XYBlocks | None:
     """The blocks of the pathway ``pre[k] -> post[k]`` for a numbering of its targets
     (``neuron_of_slot``; ``layout``: its ``(channels, positions)`` when it is
     :func:`position_major`), or None when the map is not regular (:data:`MIN_MEAN_BLOCK`).
     ``runs_with``: a number per synapse that must also go up by one from each synapse of a
-    block to the next (a convolution's kernel element), else the block ends there."""
+    block to the next (a convolution's kernel element), else the block ends there.
+    ``stride``: the slots of a block go up by this much (:class:`XYBlocks`)."""
+    if stride != 1 and not np.array_equal(neuron_of_slot, np.arange(neuron_of_slot.size)):
+        raise ValueError("a stride other than 1 needs the slots to be the neurons")
     if layout is not None and not np.array_equal(neuron_of_slot, position_major(*layout)):
         raise ValueError(f"the slots are not position-major for {layout}")
     pre, post = np.asarray(pre, dtype=np.int64), np.asarray(post, dtype=np.int64)
@@ -113,7 +125,7 @@ def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slo
     same_pixel = pre_sorted[1:] == pre_sorted[:-1]
     if np.any(same_pixel & (slot_sorted[1:] == slot_sorted[:-1])):
         return None  # two synapses join one pair: a block would add twice into one slot
-    breaks = ~same_pixel | (slot_sorted[1:] != slot_sorted[:-1] + 1)
+    breaks = ~same_pixel | (slot_sorted[1:] != slot_sorted[:-1] + stride)
     if runs_with is not None:
         runs_sorted = np.asarray(runs_with, dtype=np.int64)[order]
         breaks |= runs_sorted[1:] != runs_sorted[:-1] + 1
@@ -127,6 +139,7 @@ def derive_blocks(pre: np.ndarray, post: np.ndarray, n_input: int, neuron_of_slo
         block_slot=slot_sorted[starts].astype(np.int32),
         block_length=lengths.astype(np.int32),
         layout=layout,
+        stride=int(stride),
     )
     return blocks if blocks.mean_block_length >= MIN_MEAN_BLOCK else None
 
@@ -174,6 +187,23 @@ def xy_blocks(config: NetworkConfig, conn: Connectivity) -> XYBlocks | None:
     runs_with = model_numbering(order, order.size)[conn.xy_kernel]
     blocks = derive_blocks(conn.xy_pre, conn.xy_post, config.n_input, position_major(*layout), layout, runs_with)
     return None if blocks is None else dataclasses.replace(blocks, kernel_order=order)
+
+
+def yy_blocks(config: NetworkConfig, conn: Connectivity) -> XYBlocks | None:
+    """The blocks of the Y->Y competition pathway, in the topology's synapse order (so the
+    Y->Y weights keep theirs) and the neurons' own numbering (so no values move into slots:
+    a step has few output spikes), or None where that order gives none.
+
+    A neuron's rivals in patch competition are the other channels at its position, every
+    ``positions``-th neuron: two blocks of that stride, those before it and those after.
+    When every pair competes (``all_pairs_compete``), a neuron's synapses reach every
+    neuron in ascending order: one block."""
+    stride = 1 if config.all_pairs_compete else config.conv * config.conv
+    neurons = np.arange(config.n_output, dtype=np.int32)
+    blocks = derive_blocks(conn.yy_pre, conn.yy_post, config.n_output, neurons, stride=stride)
+    if blocks is None or not np.array_equal(blocks.synapse_order, np.arange(blocks.n_synapses)):
+        return None
+    return blocks
 
 
 def replicated_order(order: np.ndarray, replicas: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Structured X->Y propagation: brainlc's edit of the pathway code Brian2 generates (C++ device).
+"""Structured X->Y and Y->Y propagation: brainlc's edit of the pathway code Brian2 generates (C++ device).
 
 For every X->Y pathway that reacts to input spikes (``XY_pre``; for a convolution also
 ``XY_transmit``), Brian2 generates two code objects: ``push_spikes`` copies the synapse ids
@@ -32,6 +32,13 @@ block order, so that is the synapses' own order: Brian2's loop scatters into the
 synapse at a time, through the target index; the blocks add consecutive weights into
 consecutive slots.
 
+The Y->Y competition's presynaptic pathways (``YY_pre``, and ``YY_transmit`` where the
+competition learns with decay) get the same edit, with the blocks of
+:func:`brainlc.sim.propagation_blocks.yy_blocks`: in the neurons' own numbering, a block
+reaching every ``positions``-th neuron (a neuron's rivals at its position), so that no
+value moves into slots for the few output spikes of a step. Its postsynaptic pathway
+reaches its synapses by target and keeps Brian2's code.
+
 Every target therefore receives the same additions in the same order as with Brian2's
 code, and every synapse's statements are the same expressions: results are identical to
 the last bit. At its first call the code checks that the synapses Brian2 created are the
@@ -45,6 +52,7 @@ correctly, only without the edit). :func:`structure` says which pathways it chan
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +93,7 @@ def _array(name: str, values: np.ndarray) -> str:
 
 
 def _tables(blocks: XYBlocks) -> str:
-    return ("namespace {\n    // brainlc: the X->Y blocks (brainlc/sim/propagation_blocks.py)\n"
+    return ("namespace {\n    // brainlc: the pathway's blocks (brainlc/sim/propagation_blocks.py)\n"
             + _array("_brainlc_first_block", blocks.first_block)
             + _array("_brainlc_block_synapse", blocks.block_synapse)
             + _array("_brainlc_block_slot", blocks.block_slot)
@@ -117,7 +125,8 @@ static void _brainlc_check_blocks_{name}()
                 {{
                     const size_t _s = _r * _per_replica + _brainlc_block_synapse[_b] + _k;
                     if (_pre[_s] != _r * {blocks.n_input} + _i
-                        || _post[_s] != _r * {blocks.n_output} + _brainlc_neuron_of_slot[_brainlc_block_slot[_b] + _k])
+                        || _post[_s] != _r * {blocks.n_output}
+                                        + _brainlc_neuron_of_slot[_brainlc_block_slot[_b] + _k * {blocks.stride}])
                     {{
                         _ok = false;
                         break;
@@ -167,7 +176,7 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
     index arrays that run with the blocks (a convolution's ``kernel_index`` in the
     offset-major numbering): read once per block, then counted up."""
     direct = blocks.slots_are_neurons
-    if not direct and blocks.layout is None:
+    if not direct and (blocks.layout is None or blocks.stride != 1):
         return None
     body = loop["body"]
     target_access = re.compile(rf"_ptr_array_{target}_(?P<var>\w+)\[_postsynaptic_idx\]")
@@ -192,7 +201,8 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
         return None
     n_slots, n_sources = replicas * blocks.n_output, replicas * blocks.n_input
     if every_synapse:
-        lines = ["{", f"    // brainlc: {name} over the X->Y blocks, in synapse order (brainlc/sim/structured_code.py)",
+        lines = ["{", f"    // brainlc: {name} over the pathway's blocks, in synapse order"
+                 " (brainlc/sim/structured_code.py)",
                  f"    const int32_t _brainlc_n_sources = {n_sources};"]
     else:
         lines = ["{",
@@ -232,7 +242,8 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
         "                {",
         "                    const size_t _idx = _start + _k;",
         "                    const size_t _vectorisation_idx = _idx;",
-        "                    const int32_t _slot = _first_slot + _k;",
+        "                    const int32_t _slot = _first_slot + _k"
+        + (f" * {blocks.stride};" if blocks.stride != 1 else ";"),
         *("                    " + line.strip() for line in rewritten.strip().splitlines() if line.strip()),
         "                }",
         "            }",
@@ -303,10 +314,14 @@ def structure_synapse_loops(project: Path, blocks: XYBlocks | None, replicas: in
 
 
 def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: str = "XY", source: str = "X",
-              target: str = "Y", contiguous: tuple[str, ...] = ()) -> dict[str, bool]:
+              target: str = "Y", contiguous: tuple[str, ...] = (),
+              pathways: Collection[str] | None = None) -> dict[str, bool]:
     """Rewrite every pathway of ``synapses`` that reacts to ``source``'s spikes; whether it
     changed each (by pathway name: ``XY_pre``, ``XY_transmit``). ``contiguous``: synaptic
     index arrays that run with the blocks (checked by the binary, as the synapses are).
+    ``pathways``: only these (the presynaptic ones, where the source is also the target:
+    a postsynaptic pathway of Y->Y pushes Y's spikes too, but reaches its synapses by
+    target).
 
     ``blocks`` None (a map that is not regular): nothing changes. Files are found by what
     they hold, not by name (Brian2 numbers the files of a second network built in one
@@ -317,7 +332,8 @@ def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: s
     pushes = {}
     for path in sorted(folder.glob("*push_spikes*.cpp")):
         pushed = _QUEUE_PUSH.search(path.read_text())
-        if pushed and pushed["source"] == source and pushed["pathway"].startswith(f"{synapses}_"):
+        if (pushed and pushed["source"] == source and pushed["pathway"].startswith(f"{synapses}_")
+                and (pathways is None or pushed["pathway"] in pathways)):
             pushes[pushed["pathway"]] = path
     changed = {}
     for path in sorted(folder.glob("*codeobject*.cpp")):
