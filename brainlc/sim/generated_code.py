@@ -13,7 +13,7 @@ without the edit.
 - :func:`vectorised_thresholds`: Brian2's threshold loop tests each neuron and appends
   the spiking ones to the spike space in one loop, which g++ cannot vectorise (about 1.4 ns
   per neuron here). The edit splits it: a vectorised pass writes each neuron's condition
-  into a byte mask, and a second pass reads the mask eight neurons at a time and appends
+  into a byte mask, and a second pass reads the mask 64 neurons, then eight, at a time and appends
   the neurons whose byte is set, without a branch per neuron (each index is written at the
   count, and the count goes up by the byte: an input's random spikes made that branch
   mispredict, most of the input threshold's time). Same spikes, same ascending order. A condition ``A && B``
@@ -132,16 +132,29 @@ def _split_threshold(found: re.Match) -> str | None:
         _brainlc_spiking[_idx] = {first};
     }}{whole}
     long _count = 0;
-    for(size_t _word=0; _word<N; _word+=8)
+    for(size_t _block=0; _block<N; _block+=64)
     {{
-        uint64_t _any;
-        __builtin_memcpy(&_any, _brainlc_spiking + _word, 8);
+        const size_t _end = _block + 64 < N ? _block + 64 : N;
+        uint64_t _any = 0;
+        for(size_t _word=_block; _word<_end; _word+=8)
+        {{
+            uint64_t _bytes;
+            __builtin_memcpy(&_bytes, _brainlc_spiking + _word, 8);
+            _any |= _bytes;
+        }}
         if(_any == 0)
             continue;
-        for(size_t _idx=_word; _idx<N && _idx<_word+8; _idx++)
-        {{  // without a branch: the draws make whether a neuron spikes unpredictable
-            _ptr_array_{group}__spikespace[_count] = _idx;
-            _count += _brainlc_spiking[_idx];
+        for(size_t _word=_block; _word<_end; _word+=8)
+        {{
+            uint64_t _bytes;
+            __builtin_memcpy(&_bytes, _brainlc_spiking + _word, 8);
+            if(_bytes == 0)
+                continue;
+            for(size_t _idx=_word; _idx<_end && _idx<_word+8; _idx++)
+            {{  // without a branch: the draws make whether a neuron spikes unpredictable
+                _ptr_array_{group}__spikespace[_count] = _idx;
+                _count += _brainlc_spiking[_idx];
+            }}
         }}
     }}
     _ptr_array_{group}__spikespace[N] = _count;"""
