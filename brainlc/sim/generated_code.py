@@ -98,24 +98,29 @@ def mask_condition(condition: str) -> str:
     return " & ".join(f"({part})" for part in conjuncts(condition))
 
 
+#: The head of a loop over the 64-neuron blocks of the byte mask that skips the blocks with
+#: no byte set (its body follows, the block being ``_block`` to ``_end``).
+_EACH_BLOCK_WITH_A_CANDIDATE = """
+    for(size_t _block=0; _block<N; _block+=64)
+    {
+        const size_t _end = _block + 64 < N ? _block + 64 : N;
+        uint64_t _any = 0;
+        for(size_t _word=_block; _word<_end; _word+=8)
+        {
+            uint64_t _bytes;
+            __builtin_memcpy(&_bytes, _brainlc_spiking + _word, 8);
+            _any |= _bytes;
+        }
+        if(_any == 0)
+            continue;"""
+
+
 def _split_threshold(found: re.Match) -> str | None:
     body, condition, group = found["body"].strip(), found["condition"], found["group"]
     if _RANDOM_CALL.search(body) or _RANDOM_CALL.search(condition):
         return None
     first, *rest = conjuncts(condition)
-    whole = "" if not rest else f"""
-    for(size_t _block=0; _block<N; _block+=64)
-    {{
-        const size_t _end = _block + 64 < N ? _block + 64 : N;
-        uint64_t _any = 0;
-        for(size_t _word=_block; _word<_end; _word+=8)
-        {{
-            uint64_t _bytes;
-            __builtin_memcpy(&_bytes, _brainlc_spiking + _word, 8);
-            _any |= _bytes;
-        }}
-        if(_any == 0)
-            continue;
+    whole = "" if not rest else f"""{_EACH_BLOCK_WITH_A_CANDIDATE}
         for(size_t _idx=_block; _idx<_end; _idx++)
         {{
             const size_t _vectorisation_idx = _idx;
@@ -131,19 +136,7 @@ def _split_threshold(found: re.Match) -> str | None:
         {body}
         _brainlc_spiking[_idx] = {first};
     }}{whole}
-    long _count = 0;
-    for(size_t _block=0; _block<N; _block+=64)
-    {{
-        const size_t _end = _block + 64 < N ? _block + 64 : N;
-        uint64_t _any = 0;
-        for(size_t _word=_block; _word<_end; _word+=8)
-        {{
-            uint64_t _bytes;
-            __builtin_memcpy(&_bytes, _brainlc_spiking + _word, 8);
-            _any |= _bytes;
-        }}
-        if(_any == 0)
-            continue;
+    long _count = 0;{_EACH_BLOCK_WITH_A_CANDIDATE}
         for(size_t _word=_block; _word<_end; _word+=8)
         {{
             uint64_t _bytes;
