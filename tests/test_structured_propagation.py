@@ -411,13 +411,16 @@ def test_a_threshold_that_draws_from_brians_stream_keeps_brians_loop(tmp_path, d
         assert f"= ((p > 0)) & (({draw} < p));" in text and "const char _cond" not in text
 
 
-def test_patch_competition_of_many_channels_is_identical_to_brian2s_code(tmp_path):
-    # 20 channels: the Y->Y blocks are structured (stride 9); trainable, so its pre-spike
-    # update runs in them too; learning on, then off; and evaluation replicas
-    cfg = NetworkConfig("LC", 20, kernel=12, stride=4, mean_weight=0.5, competition_trainable=True,
-                        a_minus=0.05, a_plus=-1.6, c_w=-100.0, c_w_max=0.0)
+@pytest.mark.parametrize("trainable", [True, False])
+def test_patch_competition_of_many_channels_is_identical_to_brian2s_code(tmp_path, trainable):
+    # 20 channels: the Y->Y blocks are structured (stride 9, by position); trainable: its
+    # pre-spike update runs in them too; fixed: its equal weights are taken as one value,
+    # also in evaluation, where weights that differ (half of them 0) are read one by one
+    learns = {"a_minus": 0.05, "a_plus": -1.6, "c_w": -100.0, "c_w_max": 0.0} if trainable else {}
+    cfg = NetworkConfig("LC", 20, kernel=12, stride=4, mean_weight=0.5, competition_trainable=trainable, **learns)
     conn = build_connectivity(cfg)
     state = initial_state(cfg, conn, 2)
+    assert (np.unique(state.w_yy).size == 1) == (not trainable)
     rates = _rates(cfg, 6, seed=3) * 2
     out = {}
     for structured in (True, False):
@@ -427,11 +430,18 @@ def test_patch_competition_of_many_channels_is_identical_to_brian2s_code(tmp_pat
         tested = net.run(trained.state, learning=False, rates=rates[3:], seed=8)
         ev = ReplicaEvaluator(cfg, replicas=2, images_per_run=2, workers=1, cache_dir=tmp_path, structured=structured)
         evaluated = ev.run(trained.state, rates=rates, seed=9)
+        half = trained.state.copy()
+        half.w_yy[half.w_yy.size // 2:] = 0.0
+        evaluated_half = ev.run(half, rates=rates, seed=9)
         assert ev.manifest_["structured"] == ({"XY_pre": True, "YY_pre": True} if structured else {})
-        out[structured] = (trained, tested, evaluated)
-    trained, tested, evaluated = out[True]
-    assert not np.array_equal(trained.state.w_yy, state.w_yy)  # competition learned
+        out[structured] = (trained, tested, evaluated, evaluated_half)
+    trained = out[True][0]
+    assert np.array_equal(trained.state.w_yy, state.w_yy) != trainable  # competition learned, or not
     assert min(r.spike_neuron.size for r in out[True]) > 50
+    assert not np.array_equal(out[True][2].spike_counts, out[True][3].spike_counts)  # the zeros matter
+    # the evaluation model's weights are constant: its structured Y->Y code can take one value
+    competition = [p.read_text() for p in tmp_path.glob("*/code_objects/YY_pre_codeobject*.cpp")]
+    assert any("by position" in text and "_brainlc_same_w ?" in text for text in competition)
     for name in ("w_xy", "w_yy", "theta"):
         assert np.array_equal(getattr(trained.state, name), getattr(out[False][0].state, name)), name
     for a, b in zip(out[True], out[False], strict=True):

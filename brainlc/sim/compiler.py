@@ -393,8 +393,11 @@ def structure_competition(project: Path, spec: BuildSpec, conn: Connectivity, yy
         return {}
     blocks = propagation_blocks.yy_blocks(spec.config, conn)
     presynaptic = [pathway.name for pathway in yy._pathways if pathway.prepost == "pre"]
+    # nothing writes the weights of a fixed patch competition during a run (the evaluation
+    # model's are constant; every pair competing masks and clamps them at each image)
+    fixed = not spec.learning or not (spec.config.competition_trainable or spec.config.all_pairs_compete)
     return structured_code.structure(project, blocks, spec.replicas, synapses="YY", source="Y", target="Y",
-                                     pathways=presynaptic)
+                                     pathways=presynaptic, unwritten=("w",) if fixed else ())
 
 
 def structured_blocks(spec: BuildSpec, conn: Connectivity) -> propagation_blocks.XYBlocks | None:

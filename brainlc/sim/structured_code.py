@@ -35,9 +35,11 @@ consecutive slots.
 The Y->Y competition's presynaptic pathways (``YY_pre``, and ``YY_transmit`` where the
 competition learns with decay) get the same edit, with the blocks of
 :func:`brainlc.sim.propagation_blocks.yy_blocks`: in the neurons' own numbering, a block
-reaching every ``positions``-th neuron (a neuron's rivals at its position), so that no
-value moves into slots for the few output spikes of a step. Its postsynaptic pathway
-reaches its synapses by target and keeps Brian2's code.
+reaching every ``positions``-th neuron (a neuron's rivals at its position). A step's
+spikes are grouped by position, and each group adds into a contiguous copy of its
+position's target values (:func:`_by_position_loop`); equal weights that nothing writes
+are taken as one value (:func:`_same_value_lines`). Its postsynaptic pathway reaches its
+synapses by target and keeps Brian2's code.
 
 Every target therefore receives the same additions in the same order as with Brian2's
 code, and every synapse's statements are the same expressions: results are identical to
@@ -167,24 +169,28 @@ def _moves(blocks: XYBlocks, replicas: int, target: str, variables: list[str], t
 
 def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: str,
                      blocks: XYBlocks, replicas: int, every_synapse: bool = False,
-                     contiguous: tuple[str, ...] = ()) -> str | None:
+                     contiguous: tuple[str, ...] = (), unwritten: tuple[str, ...] = ()) -> str | None:
     """The structured replacement of Brian2's loop ``loop``, or None if its body is not
     one this edit knows (it reads the source neuron, or a target other than by its index),
     or its slots are neither the neurons nor position-major. ``every_synapse``: the loop
     runs on every synapse in its order (a synaptic ``run_regularly``), not on this step's
     spikes: the blocks of every source neuron, in ascending order. ``contiguous``: synaptic
     index arrays that run with the blocks (a convolution's ``kernel_index`` in the
-    offset-major numbering): read once per block, then counted up."""
+    offset-major numbering): read once per block, then counted up. ``unwritten``: synaptic
+    variables that nothing writes during a run: where all of a variable's values are the same
+    (bit for bit, checked at the first step), the loop uses that value and does not read
+    the array (:func:`_same_value_lines`)."""
     direct = blocks.slots_are_neurons
     if not direct and (blocks.layout is None or blocks.stride != 1):
         return None
+    by_position = blocks.stride != 1 and not every_synapse and _blocks_stay_at_their_position(blocks)
     body = loop["body"]
     target_access = re.compile(rf"_ptr_array_{target}_(?P<var>\w+)\[_postsynaptic_idx\]")
     variables = list(dict.fromkeys(found["var"] for found in target_access.finditer(body)))
     written = [var for var in variables
                if re.search(rf"_ptr_array_{target}_{var}\[_postsynaptic_idx\]\s*=[^=]", body)]
     rewritten = target_access.sub(
-        (lambda found: f"_ptr_array_{target}_{found['var']}[_slot]") if direct
+        (lambda found: f"_ptr_array_{target}_{found['var']}[_slot]") if direct and not by_position
         else (lambda found: f"_brainlc_slots_{found['var']}[_slot]"), body)
     synapses = loop["synapses"]
     firsts = []
@@ -199,7 +205,18 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
     types = {var: _pointer_type(code, f"_ptr_array_{target}_{var}") for var in variables}
     if any(kind is None for kind in types.values()):
         return None
+    same_value = []
+    for var in unwritten:
+        load = re.compile(rf"const (?P<type>double|float) {var} = _ptr_array_{synapses}_{var}\[_idx\];")
+        found = load.search(rewritten)
+        if found and not re.search(rf"_ptr_array_{synapses}_{var}\[[^\]]*\]\s*=[^=]", rewritten):
+            rewritten = load.sub(f"const {found['type']} {var} = _brainlc_same_{var} ? _brainlc_value_{var}"
+                                 f" : _ptr_array_{synapses}_{var}[_idx];", rewritten)
+            same_value += _same_value_lines(synapses, var, found["type"])
     n_slots, n_sources = replicas * blocks.n_output, replicas * blocks.n_input
+    if by_position:
+        return _by_position_loop(name, source, target, blocks, replicas, variables, written, types, rewritten,
+                                 same_value)
     if every_synapse:
         lines = ["{", f"    // brainlc: {name} over the pathway's blocks, in synapse order"
                  " (brainlc/sim/structured_code.py)",
@@ -214,7 +231,8 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
              "    {",
              f"        _brainlc_check_blocks_{name}();",
              "        _brainlc_checked = true;",
-             "    }"]
+             "    }",
+             *same_value]
     if not direct:
         for var in variables:
             lines += [f"    static std::vector<{types[var]}> _brainlc_buffer_{var}({n_slots});",
@@ -255,8 +273,125 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
     return "\n    ".join(lines)
 
 
+def _same_value_lines(synapses: str, var: str, kind: str) -> list[str]:
+    """Code that finds, once per run, whether every value of the synaptic variable ``var``
+    is the same, bit for bit (``_brainlc_same_<var>``, the value in ``_brainlc_value_<var>``):
+    then the loop adds that value where it read each synapse's, the same numbers without
+    streaming the array (lc-1000-k12's fixed competition: 9 M equal weights, 72 MB)."""
+    return [f"    static bool _brainlc_measured_{var} = false;",
+            f"    static bool _brainlc_same_value_{var} = false;",
+            f"    static {kind} _brainlc_first_value_{var} = 0;",
+            f"    if (!_brainlc_measured_{var})",
+            "    {",
+            f"        const std::vector<{kind}>& _values = _dynamic_array_{synapses}_{var};",
+            f"        _brainlc_same_value_{var} = !_values.empty();",
+            f"        if (_brainlc_same_value_{var})",
+            f"            _brainlc_first_value_{var} = _values[0];",
+            f"        for (size_t _s = 1; _brainlc_same_value_{var} && _s < _values.size(); _s++)",
+            f"            _brainlc_same_value_{var} = __builtin_memcmp(&_values[_s], &_brainlc_first_value_{var},"
+            f" sizeof({kind})) == 0;",
+            f"        _brainlc_measured_{var} = true;",
+            "    }",
+            f"    const bool _brainlc_same_{var} = _brainlc_same_value_{var};",
+            f"    const {kind} _brainlc_value_{var} = _brainlc_first_value_{var};"]
+
+
+def _blocks_stay_at_their_position(blocks: XYBlocks) -> bool:
+    """Whether every block of a strided pathway reaches neurons at its source's position
+    (``neuron % stride``), as a neuron's rivals in patch competition are."""
+    source = np.repeat(np.arange(blocks.n_input), np.diff(blocks.first_block))
+    return (blocks.n_output % blocks.stride == 0 and blocks.n_input == blocks.n_output
+            and bool(np.all(blocks.block_slot % blocks.stride == source % blocks.stride)))
+
+
+def _by_position_loop(name: str, source: str, target: str, blocks: XYBlocks, replicas: int, variables: list[str],
+                      written: list[str], types: dict[str, str], rewritten: str, same_value: list[str]) -> str:
+    """The structured loop of a strided pathway whose blocks stay at their source's position
+    (patch competition): this step's spikes are grouped by replica and position, each group
+    in ascending order; for each group, the target variables of that position's neurons are
+    copied into a contiguous buffer (channel by channel), every spike of the group adds into
+    it through its blocks, and the written ones are copied back. A target gets the same
+    additions in the same order (its position's spikes, ascending), and each group copies its
+    neurons once, where a strided pass per spike reached them all each time."""
+    stride, n_out = blocks.stride, blocks.n_output
+    channels, n_groups = n_out // stride, replicas * stride
+    n_sources = replicas * blocks.n_input
+    lines = ["{",
+             f"    // brainlc: structured propagation of {name} by position (brainlc/sim/structured_code.py),"
+             " no spike queue",
+             f"    const int32_t* const _brainlc_spikes = brian::_array_{source}__spikespace;",
+             f"    const int32_t _brainlc_n_sources = _brainlc_spikes[{n_sources}];",
+             "    static bool _brainlc_checked = false;",
+             "    if (!_brainlc_checked)",
+             "    {",
+             f"        _brainlc_check_blocks_{name}();",
+             "        _brainlc_checked = true;",
+             "    }",
+             *same_value,
+             f"    static std::vector<int32_t> _brainlc_group_size({n_groups});",
+             f"    static std::vector<int32_t> _brainlc_group_spikes({n_groups * channels});  // a neuron spikes once",
+             ]
+    for var in variables:
+        lines += [f"    static std::vector<{types[var]}> _brainlc_buffer_{var}({channels});",
+                  f"    {types[var]}* __restrict _brainlc_slots_{var} = &_brainlc_buffer_{var}[0];"]
+    lines += [
+        "    if (_brainlc_n_sources > 0)",
+        "    {",
+        f"        for (int32_t _group = 0; _group < {n_groups}; _group++)",
+        "            _brainlc_group_size[_group] = 0;",
+        "        for (int32_t _source = 0; _source < _brainlc_n_sources; _source++)",
+        "        {",
+        "            const int32_t _source_neuron = _brainlc_spikes[_source];",
+        f"            const int32_t _replica = _source_neuron / {n_out};",
+        f"            const int32_t _group = _replica * {stride} + (_source_neuron - _replica * {n_out}) % {stride};",
+        f"            _brainlc_group_spikes[_group * {channels} + _brainlc_group_size[_group]++] = _source_neuron;",
+        "        }",
+        f"        for (int32_t _group = 0; _group < {n_groups}; _group++)",
+        "        {",
+        "            const int32_t _group_spikes = _brainlc_group_size[_group];",
+        "            if (_group_spikes == 0)",
+        "                continue;",
+        f"            const int32_t _replica = _group / {stride};",
+        f"            const int32_t _first_neuron = _replica * {n_out} + (_group - _replica * {stride});",
+        f"            for (int32_t _c = 0; _c < {channels}; _c++)",
+        "            {",
+        *(f"                _brainlc_slots_{var}[_c] = _ptr_array_{target}_{var}[_first_neuron + _c * {stride}];"
+          for var in variables),
+        "            }",
+        "            for (int32_t _member = 0; _member < _group_spikes; _member++)",
+        "            {",
+        f"                const int32_t _source_neuron = _brainlc_group_spikes[_group * {channels} + _member];",
+        f"                const int32_t _pixel = _source_neuron - _replica * {n_out};",
+        f"                const size_t _synapse_offset = (size_t)_replica * {blocks.n_synapses};",
+        "                for (int32_t _block = _brainlc_first_block[_pixel]; _block < _brainlc_first_block[_pixel + 1];"
+        " _block++)",
+        "                {",
+        "                    const size_t _start = _synapse_offset + _brainlc_block_synapse[_block];",
+        f"                    const int32_t _first_slot = _brainlc_block_slot[_block] / {stride};  // its channel",
+        "                    const int32_t _length = _brainlc_block_length[_block];",
+        "                    #pragma GCC ivdep",
+        "                    for (int32_t _k = 0; _k < _length; _k++)",
+        "                    {",
+        "                        const size_t _idx = _start + _k;",
+        "                        const size_t _vectorisation_idx = _idx;",
+        "                        const int32_t _slot = _first_slot + _k;",
+        *("                        " + line.strip() for line in rewritten.strip().splitlines() if line.strip()),
+        "                    }",
+        "                }",
+        "            }",
+        f"            for (int32_t _c = 0; _c < {channels}; _c++)",
+        "            {",
+        *(f"                _ptr_array_{target}_{var}[_first_neuron + _c * {stride}] = _brainlc_slots_{var}[_c];"
+          for var in written),
+        "            }",
+        "        }",
+        "    }",
+        "}"]
+    return "\n    ".join(lines)
+
+
 def structure_pathway(code_object: Path, push: Path, source: str, target: str, blocks: XYBlocks,
-                      replicas: int, contiguous: tuple[str, ...] = ()) -> bool:
+                      replicas: int, contiguous: tuple[str, ...] = (), unwritten: tuple[str, ...] = ()) -> bool:
     """Rewrite one pathway's code object and its spike push; returns whether both were
     recognised (else neither file changes)."""
     code, push_code = code_object.read_text(), push.read_text()
@@ -267,7 +402,8 @@ def structure_pathway(code_object: Path, push: Path, source: str, target: str, b
         return False
     name = run["name"]
     present = tuple(array for array in contiguous if f"_ptr_array_{loop['synapses']}_{array}[_idx]" in loop["body"])
-    replacement = _structured_loop(code, loop, name, source, target, blocks, replicas, contiguous=present)
+    replacement = _structured_loop(code, loop, name, source, target, blocks, replicas, contiguous=present,
+                                   unwritten=unwritten)
     if replacement is None:
         return False
     code = _with_tables(code[:loop.start()] + replacement + code[loop.end():], name, loop["synapses"], blocks,
@@ -315,13 +451,14 @@ def structure_synapse_loops(project: Path, blocks: XYBlocks | None, replicas: in
 
 def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: str = "XY", source: str = "X",
               target: str = "Y", contiguous: tuple[str, ...] = (),
-              pathways: Collection[str] | None = None) -> dict[str, bool]:
+              pathways: Collection[str] | None = None, unwritten: tuple[str, ...] = ()) -> dict[str, bool]:
     """Rewrite every pathway of ``synapses`` that reacts to ``source``'s spikes; whether it
     changed each (by pathway name: ``XY_pre``, ``XY_transmit``). ``contiguous``: synaptic
     index arrays that run with the blocks (checked by the binary, as the synapses are).
     ``pathways``: only these (the presynaptic ones, where the source is also the target:
     a postsynaptic pathway of Y->Y pushes Y's spikes too, but reaches its synapses by
-    target).
+    target). ``unwritten``: synaptic variables that nothing writes during a run (see
+    :func:`_structured_loop`).
 
     ``blocks`` None (a map that is not regular): nothing changes. Files are found by what
     they hold, not by name (Brian2 numbers the files of a second network built in one
@@ -341,7 +478,7 @@ def structure(project: Path, blocks: XYBlocks | None, replicas: int, synapses: s
         if loop and loop["pathway"] in pushes and loop["synapses"] == synapses:
             pathway = loop["pathway"]
             changed[pathway] = structure_pathway(path, pushes[pathway], source, target, blocks, replicas,
-                                                 contiguous)
+                                                 contiguous, unwritten)
             if changed[pathway]:
                 _skip_queue_preparation(folder, pathway)
     return changed
