@@ -248,29 +248,38 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
         f"            const int32_t _pixel = _source_neuron - _replica * {blocks.n_input};",
         f"            const size_t _synapse_offset = (size_t)_replica * {blocks.n_synapses};",
         f"            const int32_t _slot_offset = _replica * {blocks.n_output};",
-        "            for (int32_t _block = _brainlc_first_block[_pixel]; _block < _brainlc_first_block[_pixel + 1];"
-        " _block++)",
-        "            {",
-        "                const size_t _start = _synapse_offset + _brainlc_block_synapse[_block];",
-        "                const int32_t _first_slot = _slot_offset + _brainlc_block_slot[_block];",
-        "                const int32_t _length = _brainlc_block_length[_block];",
-        *firsts,
-        "                #pragma GCC ivdep",
-        "                for (int32_t _k = 0; _k < _length; _k++)",
-        "                {",
-        "                    const size_t _idx = _start + _k;",
-        "                    const size_t _vectorisation_idx = _idx;",
-        "                    const int32_t _slot = _first_slot + _k"
-        + (f" * {blocks.stride};" if blocks.stride != 1 else ";"),
-        *("                    " + line.strip() for line in rewritten.strip().splitlines() if line.strip()),
-        "                }",
-        "            }",
+        *_block_walk("            ", "_slot_offset + _brainlc_block_slot[_block]",
+                     "_first_slot + _k" + (f" * {blocks.stride}" if blocks.stride != 1 else ""), rewritten, firsts),
         "        }",
     ]
     if not direct and written:
         lines += _moves(blocks, replicas, target, written, to_slots=False)
     lines += ["    }", "}"]
     return "\n    ".join(lines)
+
+
+def _block_walk(indent: str, first_slot: str, slot: str, statements: str, firsts: list[str] = ()) -> list[str]:
+    """The loop over the blocks of source neuron ``_pixel``: ``statements`` (Brian2's, its
+    targets rewritten to ``[_slot]``) for each synapse ``_idx`` of each block, ``_slot``
+    being ``slot`` of ``_first_slot`` (``first_slot``, the block's) and ``_k``; ``firsts``:
+    lines that read a block's first value of a contiguous array."""
+    inner = indent + "        "
+    return [indent + "for (int32_t _block = _brainlc_first_block[_pixel]; _block < _brainlc_first_block[_pixel + 1];"
+            " _block++)",
+            indent + "{",
+            indent + "    const size_t _start = _synapse_offset + _brainlc_block_synapse[_block];",
+            indent + f"    const int32_t _first_slot = {first_slot};",
+            indent + "    const int32_t _length = _brainlc_block_length[_block];",
+            *firsts,
+            indent + "    #pragma GCC ivdep",
+            indent + "    for (int32_t _k = 0; _k < _length; _k++)",
+            indent + "    {",
+            inner + "const size_t _idx = _start + _k;",
+            inner + "const size_t _vectorisation_idx = _idx;",
+            inner + f"const int32_t _slot = {slot};",
+            *(inner + line.strip() for line in statements.strip().splitlines() if line.strip()),
+            indent + "    }",
+            indent + "}"]
 
 
 def _same_value_lines(synapses: str, var: str, kind: str) -> list[str]:
@@ -363,21 +372,8 @@ def _by_position_loop(name: str, source: str, target: str, blocks: XYBlocks, rep
         f"                const int32_t _source_neuron = _brainlc_group_spikes[_group * {channels} + _member];",
         f"                const int32_t _pixel = _source_neuron - _replica * {n_out};",
         f"                const size_t _synapse_offset = (size_t)_replica * {blocks.n_synapses};",
-        "                for (int32_t _block = _brainlc_first_block[_pixel]; _block < _brainlc_first_block[_pixel + 1];"
-        " _block++)",
-        "                {",
-        "                    const size_t _start = _synapse_offset + _brainlc_block_synapse[_block];",
-        f"                    const int32_t _first_slot = _brainlc_block_slot[_block] / {stride};  // its channel",
-        "                    const int32_t _length = _brainlc_block_length[_block];",
-        "                    #pragma GCC ivdep",
-        "                    for (int32_t _k = 0; _k < _length; _k++)",
-        "                    {",
-        "                        const size_t _idx = _start + _k;",
-        "                        const size_t _vectorisation_idx = _idx;",
-        "                        const int32_t _slot = _first_slot + _k;",
-        *("                        " + line.strip() for line in rewritten.strip().splitlines() if line.strip()),
-        "                    }",
-        "                }",
+        # a block's slots in the buffer: its targets' channels
+        *_block_walk("                ", f"_brainlc_block_slot[_block] / {stride}", "_first_slot + _k", rewritten),
         "            }",
         f"            for (int32_t _c = 0; _c < {channels}; _c++)",
         "            {",
