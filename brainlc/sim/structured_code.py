@@ -226,13 +226,7 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
                  f"    // brainlc: structured propagation of {name} (brainlc/sim/structured_code.py), no spike queue",
                  f"    const int32_t* const _brainlc_spikes = brian::_array_{source}__spikespace;",
                  f"    const int32_t _brainlc_n_sources = _brainlc_spikes[{n_sources}];"]
-    lines += ["    static bool _brainlc_checked = false;",
-             "    if (!_brainlc_checked)",
-             "    {",
-             f"        _brainlc_check_blocks_{name}();",
-             "        _brainlc_checked = true;",
-             "    }",
-             *same_value]
+    lines += _first_step_lines(name, same_value)
     if not direct:
         for var in variables:
             lines += [f"    static std::vector<{types[var]}> _brainlc_buffer_{var}({n_slots});",
@@ -256,6 +250,18 @@ def _structured_loop(code: str, loop: re.Match, name: str, source: str, target: 
         lines += _moves(blocks, replicas, target, written, to_slots=False)
     lines += ["    }", "}"]
     return "\n    ".join(lines)
+
+
+def _first_step_lines(name: str, same_value: list[str]) -> list[str]:
+    """What a structured loop does at its first step: check its synapses against the blocks
+    (``_brainlc_check_blocks_<name>``), then ``same_value`` (:func:`_same_value_lines`)."""
+    return ["    static bool _brainlc_checked = false;",
+            "    if (!_brainlc_checked)",
+            "    {",
+            f"        _brainlc_check_blocks_{name}();",
+            "        _brainlc_checked = true;",
+            "    }",
+            *same_value]
 
 
 def _block_walk(indent: str, first_slot: str, slot: str, statements: str, firsts: list[str] = ()) -> list[str]:
@@ -330,13 +336,7 @@ def _by_position_loop(name: str, source: str, target: str, blocks: XYBlocks, rep
              " no spike queue",
              f"    const int32_t* const _brainlc_spikes = brian::_array_{source}__spikespace;",
              f"    const int32_t _brainlc_n_sources = _brainlc_spikes[{n_sources}];",
-             "    static bool _brainlc_checked = false;",
-             "    if (!_brainlc_checked)",
-             "    {",
-             f"        _brainlc_check_blocks_{name}();",
-             "        _brainlc_checked = true;",
-             "    }",
-             *same_value,
+             *_first_step_lines(name, same_value),
              f"    static std::vector<int32_t> _brainlc_group_size({n_groups});",
              f"    static std::vector<int32_t> _brainlc_group_spikes({n_groups * channels});  // a neuron spikes once",
              ]
