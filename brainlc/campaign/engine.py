@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import signal
 import threading
 import time
@@ -85,9 +86,12 @@ def _client(scheduler: str | None, workers: int | None):
             raise SchedulerError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there "
                                  f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+    # Dask's own log lines stay out of the user's terminal, ERROR included: a task's failure
+    # reaches the user through its future (one FAILED line), and a cluster closed by Ctrl-C or
+    # SIGTERM makes its workers log heartbeat errors that would follow the one line that says so.
     with _workers_ignore_ctrl_c():
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                               dashboard_address=dashboard, silence_logs=40)
+                               dashboard_address=dashboard, silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
