@@ -80,7 +80,7 @@ def check_cache(root: Path | None = None) -> Path:
 #: The modules whose source shapes the generated code or the binary's inputs.
 CODE_SOURCES = ("sim/equations.py", "sim/spec.py", "sim/full_model.py", "sim/evaluation_model.py",
                 "sim/image_random.py", "sim/compiler.py", "sim/devices.py", "sim/generated_code.py",
-                "sim/propagation_blocks.py", "sim/structured_code.py",
+                "sim/propagation_blocks.py", "sim/structured_code.py", "sim/synapse_creation.py",
                 "core/topology.py", "core/config.py", "core/state.py")
 log = logging.getLogger("brainlc")
 
@@ -393,11 +393,8 @@ def structure_competition(project: Path, spec: BuildSpec, conn: Connectivity, yy
         return {}
     blocks = propagation_blocks.yy_blocks(spec.config, conn)
     presynaptic = [pathway.name for pathway in yy._pathways if pathway.prepost == "pre"]
-    # nothing writes the weights of a fixed patch competition during a run (the evaluation
-    # model's are constant; every pair competing masks and clamps them at each image)
-    fixed = not spec.learning or not (spec.config.competition_trainable or spec.config.all_pairs_compete)
     return structured_code.structure(project, blocks, spec.replicas, synapses="YY", source="Y", target="Y",
-                                     pathways=presynaptic, unwritten=("w",) if fixed else ())
+                                     pathways=presynaptic, unwritten=() if spec.competition_learns else ("w",))
 
 
 def structured_blocks(spec: BuildSpec, conn: Connectivity) -> propagation_blocks.XYBlocks | None:
@@ -432,15 +429,14 @@ def _describe(spec: BuildSpec, objects: dict, device, toolchain: dict) -> dict:
         f"{group}.{name}": np.dtype(objects[group].variables[name].dtype).str
         for group, names in declared.items() if group in objects for name in names
     }
-    outputs = {
-        "w_xy": result(owner, "w"),
-        "w_yy": result(objects["YY"], "w"),
-        "theta": result(objects["Y"], "theta"),
-        "spike_i": result(objects["spikes"], "i"),
-        "spike_t": result(objects["spikes"], "t"),
-    }
+    # the binary returns only what a run can change: the evaluation model's weights and θ
+    # are constant, and so are the weights of a fixed competition (BuildSpec.competition_learns)
+    outputs = {"spike_i": result(objects["spikes"], "i"), "spike_t": result(objects["spikes"], "t")}
     if spec.learning:
-        outputs["images_learned"] = result(objects["Y"], "images_learned")
+        outputs.update(w_xy=result(owner, "w"), theta=result(objects["Y"], "theta"),
+                       images_learned=result(objects["Y"], "images_learned"))
+    if spec.competition_learns:
+        outputs["w_yy"] = result(objects["YY"], "w")
     if "input_spikes" in objects:
         outputs["input_spike_i"] = result(objects["input_spikes"], "i")
         outputs["input_spike_t"] = result(objects["input_spikes"], "t")

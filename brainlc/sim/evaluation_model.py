@@ -25,8 +25,8 @@ import numpy as np
 
 from brainlc.core.topology import Connectivity, replicated
 
+from . import devices, image_random
 from . import equations as eq
-from . import image_random
 from .propagation_blocks import model_numbering
 from .spec import BuildSpec, NetworkObjects
 
@@ -107,12 +107,14 @@ def build_evaluation_objects(spec: BuildSpec, conn: Connectivity,
 
     xy_pre, xy_post = replicated(conn.xy_pre, conn.xy_post, n_in, n_out, replicas)
     if conn.xy_kernel is None:
-        xy = Synapses(x, y, "w : 1 (constant)", on_pre=TRANSMIT, namespace=ns, name="XY")
+        xy = Synapses(x, y, "w : 1 (constant)", on_pre=TRANSMIT, namespace=ns, name="XY",
+                      **devices.zero_delays(spec.device, TRANSMIT))
         xy.connect(i=xy_pre, j=xy_post)
         owner = xy
     else:  # one shared kernel serves every replica
         kernel = NeuronGroup(conn.n_kernel_elements, "w : 1 (constant)", namespace=ns, name="K")
-        xy = Synapses(x, y, eq.CONV_MODEL, on_pre=TRANSMIT_KERNEL, namespace=ns, name="XY")
+        xy = Synapses(x, y, eq.CONV_MODEL, on_pre=TRANSMIT_KERNEL, namespace=ns, name="XY",
+                      **devices.zero_delays(spec.device, TRANSMIT_KERNEL))
         xy.connect(i=xy_pre, j=xy_post)
         xy.kernel_index = np.tile(model_numbering(kernel_order, conn.n_kernel_elements)[conn.xy_kernel], replicas)
         xy.variables.add_reference("w_kernel", kernel, "w", index="kernel_index")
@@ -120,7 +122,8 @@ def build_evaluation_objects(spec: BuildSpec, conn: Connectivity,
     xy.pre.order = 1
     roles["XY"] = xy
 
-    yy = Synapses(y, y, "w : 1 (constant)", on_pre=TRANSMIT, namespace=ns, name="YY")
+    yy = Synapses(y, y, "w : 1 (constant)", on_pre=TRANSMIT, namespace=ns, name="YY",
+                  **devices.zero_delays(spec.device, TRANSMIT))
     if conn.yy_pre.size:
         yy_pre, yy_post = replicated(conn.yy_pre, conn.yy_post, n_out, n_out, replicas)
         yy.connect(i=yy_pre, j=yy_post)

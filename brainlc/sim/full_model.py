@@ -32,8 +32,8 @@ import numpy as np
 
 from brainlc.core.topology import Connectivity, replicated
 
+from . import devices, image_random
 from . import equations as eq
-from . import image_random
 from .propagation_blocks import model_numbering
 from .spec import BuildSpec, NetworkObjects
 
@@ -129,7 +129,8 @@ def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_clas
 
     if conn.xy_kernel is None:
         xy = Synapses(x, y, eq.with_parameters(eq.XY_MODEL, "XY", shared), namespace=ns, name="XY",
-                      on_pre=eq.XY_PRE, on_post=eq.XY_LEARN_POST)
+                      on_pre=eq.XY_PRE, on_post=eq.XY_LEARN_POST,
+                      **devices.zero_delays(spec.device, eq.XY_PRE, eq.XY_LEARN_POST))
         xy.connect(i=xy_pre, j=xy_post)
         y.run_regularly(eq.GROUP_SUM_RESET, order=0, name="Y_sum_reset", **every_image)
         xy.run_regularly(eq.XY_SUM, order=1, name="XY_sum", codeobj_class=summing_codeobj_class,
@@ -142,9 +143,10 @@ def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_clas
         kernel = NeuronGroup(replicas * n_kernel, eq.KERNEL_MODEL, namespace=ns, name="K")
         channel = NeuronGroup(replicas * cfg.channels, eq.with_parameters(eq.CHANNEL_MODEL, "F", shared),
                               namespace=ns, name="F")
+        on_pre = {"pre": eq.CONV_LEARN_PRE, "transmit": eq.CONV_TRANSMIT}
         xy = Synapses(x, y, eq.with_parameters(eq.CONV_MODEL, "XY", shared), namespace=ns, name="XY",
-                      on_pre={"pre": eq.CONV_LEARN_PRE, "transmit": eq.CONV_TRANSMIT},
-                      on_post=eq.CONV_LEARN_POST)
+                      on_pre=on_pre, on_post=eq.CONV_LEARN_POST,
+                      **devices.zero_delays(spec.device, on_pre, eq.CONV_LEARN_POST))
         xy.connect(i=xy_pre, j=xy_post)
         model_element = model_numbering(kernel_order, n_kernel)
         xy.kernel_index = (model_element[conn.xy_kernel][None, :] + n_kernel * np.arange(replicas)[:, None]).ravel()
@@ -180,15 +182,17 @@ def build_full_objects(spec: BuildSpec, conn: Connectivity, summing_codeobj_clas
     if cfg.all_pairs_compete:
         yy_model += eq.YY_IN_PATCH + "\n"
     if not cfg.competition_trainable:
-        yy = Synapses(y, y, yy_model, on_pre=eq.YY_TRANSMIT_FIXED, namespace=ns, name="YY")
+        yy = Synapses(y, y, yy_model, on_pre=eq.YY_TRANSMIT_FIXED, namespace=ns, name="YY",
+                      **devices.zero_delays(spec.device, eq.YY_TRANSMIT_FIXED))
     elif cfg.weight_decay != 0:
-        yy = Synapses(y, y, yy_model, namespace=ns, name="YY",
-                      on_pre={"pre": eq.YY_LEARN_PRE, "transmit": eq.YY_TRANSMIT_FIXED},
-                      on_post=eq.YY_LEARN_POST_UNCLAMPED)
+        on_pre = {"pre": eq.YY_LEARN_PRE, "transmit": eq.YY_TRANSMIT_FIXED}
+        yy = Synapses(y, y, yy_model, namespace=ns, name="YY", on_pre=on_pre, on_post=eq.YY_LEARN_POST_UNCLAMPED,
+                      **devices.zero_delays(spec.device, on_pre, eq.YY_LEARN_POST_UNCLAMPED))
         yy.run_regularly(eq.YY_DECAY, when="synapses", order=2, name="YY_decay")
     else:
-        yy = Synapses(y, y, yy_model, namespace=ns, name="YY",
-                      on_pre=eq.YY_PRE_CLAMPED, on_post=eq.YY_LEARN_POST_CLAMPED)
+        yy = Synapses(y, y, yy_model, namespace=ns, name="YY", on_pre=eq.YY_PRE_CLAMPED,
+                      on_post=eq.YY_LEARN_POST_CLAMPED,
+                      **devices.zero_delays(spec.device, eq.YY_PRE_CLAMPED, eq.YY_LEARN_POST_CLAMPED))
     if conn.yy_pre.size:
         yy_pre, yy_post = replicated(conn.yy_pre, conn.yy_post, n_out, n_out, replicas)
         yy.connect(i=yy_pre, j=yy_post)

@@ -36,6 +36,9 @@ without the edit.
   12.6 ms per invocation here, against 0.7 ms for the ``vfork`` it uses otherwise, an eighth
   of the evaluation time of an ``lc-100-k12`` image.
 
+- :mod:`brainlc.sim.synapse_creation`: the synapses are created without copying their maps
+  or moving their arrays as they grow (the start of each invocation).
+
 Tried and left out (before the split above): a vectorised pass counting the output
 neurons at threshold before Brian2's unchanged threshold loop, so that the loop runs only
 on steps with a spike. Alternating runs of ``lc-100-k12`` with and without it differed by
@@ -47,6 +50,8 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+
+from . import synapse_creation
 
 _PER_STEP_CLOCK = re.compile(
     r"(?P<next>clock = next_clocks\(\);)\s*"
@@ -240,7 +245,9 @@ def streamline(project: Path, outputs: set[str] | None = None) -> dict[str, obje
     """Every edit on a generated C++ project; what each changed. ``outputs``: the array
     files brainlc reads from the binary's results (None: every array is written)."""
     edits = {"network_loop": lean_network_loop(project), "thresholds": vectorised_thresholds(project),
-             "dies_with_parent": die_with_parent(project)}
+             "dies_with_parent": die_with_parent(project),
+             "maps_not_copied": synapse_creation.create_from_static_arrays(project),
+             "creations_reserved": synapse_creation.reserve_created_synapses(project)}
     if outputs is not None:
         edits["arrays_not_written"] = len(write_only_outputs(project, outputs))
     return edits

@@ -114,6 +114,11 @@ class BinaryRun:
     seconds: float
     xy_order: np.ndarray | None = None
 
+    def returns(self, key: str) -> bool:
+        """Whether the binary returns the output ``key`` (the weights of a fixed competition,
+        and the evaluation model's weights and θ, it does not: a run cannot change them)."""
+        return key in self.manifest["outputs"]
+
     def read(self, key: str) -> np.ndarray:
         """The output ``key`` of the manifest (empty if Brian2 wrote no file for it); X->Y
         weights in the topology's synapse order."""
@@ -412,7 +417,7 @@ class CompiledNetwork:
 
         new_state = NetworkState(
             w_xy=read("w_xy"),
-            w_yy=read("w_yy") if state.w_yy.size else state.w_yy.copy(),
+            w_yy=read("w_yy") if binary.returns("w_yy") and state.w_yy.size else state.w_yy.copy(),
             theta=read("theta"),
         )
         steps = cfg.time_per_image

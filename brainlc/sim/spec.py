@@ -74,6 +74,13 @@ class BuildSpec:
                 "device": self.device, "learning": self.learning, "replicas": self.replicas, "profile": self.profile,
                 "structured": self.structured}
 
+    @property
+    def competition_learns(self) -> bool:
+        """Whether a run can change the Y->Y weights: the full model with a trainable
+        competition. Otherwise nothing writes them (the fixed competition only transmits,
+        the evaluation model has no learning code), so the binary need not return them."""
+        return self.learning and self.config.competition_trainable
+
 
 def hyper_parameters(config: NetworkConfig) -> dict[str, float | int]:
     """The run-time hyper-parameters of :mod:`brainlc.sim.equations` for one config (mV, steps)."""

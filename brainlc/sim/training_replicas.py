@@ -175,7 +175,8 @@ class ReplicaTrainer:
         try:
             learned = binary.images_learned(n_real if learning else 0, self.project_)
             w_xy = np.split(binary.read("w_xy"), r)
-            w_yy = np.split(binary.read("w_yy"), r) if states[0].w_yy.size else [s.w_yy.copy() for s in states]
+            w_yy = (np.split(binary.read("w_yy"), r) if binary.returns("w_yy") and states[0].w_yy.size
+                    else [s.w_yy.copy() for s in states])
             theta = np.split(binary.read("theta"), r)
             steps, n_out = cfg.time_per_image, cfg.n_output
             step = np.rint(binary.read("spike_t") / (cfg.dt * 1e-3)).astype(np.int64)
