@@ -370,11 +370,16 @@ class CompiledNetwork:
         parts: list[RunResult] = []
         clean_orphan_run_folders()
         with tempfile.TemporaryDirectory(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-") as tmp:
+            written = {}
+            if "w_yy" not in self.manifest_["outputs"] and state.w_yy.size:
+                # a run cannot change these weights: written once for every chunk (72 MB for lc-1000-k12)
+                written["w_yy"] = Path(tmp) / "w_yy-of-every-chunk.dat"
+                np.ascontiguousarray(state.w_yy, dtype=np.float64).tofile(written["w_yy"])
             for start in range(0, n_images, self.images_per_run):
                 stop = min(start + self.images_per_run, n_images)
                 data = spikes[start:stop] if spikes is not None else rates[start:stop]
                 stopping.check()
-                part = self._run_chunk(Path(tmp), current, data, learning, seed, first_image + start)
+                part = self._run_chunk(Path(tmp), current, data, learning, seed, first_image + start, written)
                 current = part.state
                 part.spike_image += start
                 parts.append(part)
@@ -393,7 +398,7 @@ class CompiledNetwork:
         return values
 
     def _run_chunk(self, tmp: Path, state: NetworkState, data: np.ndarray, learning: bool,
-                   seed: int, first_image: int) -> RunResult:
+                   seed: int, first_image: int, written: dict[str, Path]) -> RunResult:
         cfg, manifest = self.config, self.manifest_
         n_real = len(data)
         flags = np.zeros(self.images_per_run + 1)
@@ -405,6 +410,8 @@ class CompiledNetwork:
             "learning_flag": flags,
             "input": self._input_values(data),
         }
+        for key in written:  # inputs already in files
+            del arrays[key]
         slots = len(manifest["spec"]["record"])
         if "record_indices" in manifest["inputs"]:  # the recorded neurons, padded to the slots
             chosen = list(self.record) + [self.record[-1]] * (slots - len(self.record))
@@ -412,7 +419,8 @@ class CompiledNetwork:
         parameters = parameter_values(cfg, manifest["parameters"])
         if self.input_mode == "poisson":  # the draws of image n depend on (seed, n) only
             parameters.update({"X.rng_key": float(seed), "X.first_image": float(first_image)})
-        binary = invoke_binary(self.project_, manifest, tmp, arrays, parameters, {"BRAINLC_SEED": str(seed)})
+        binary = invoke_binary(self.project_, manifest, tmp, arrays, parameters, {"BRAINLC_SEED": str(seed)},
+                               written)
         read, seconds = binary.read, binary.seconds
 
         new_state = NetworkState(
