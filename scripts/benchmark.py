@@ -309,7 +309,10 @@ def bench_structured(args) -> dict:
     core = str(sorted(os.sched_getaffinity(0))[-1])
     from brainlc.sim.compiler import cpu_model
 
-    report = {"baseline_commit": args.baseline, "cpu_model": cpu_model()["model"], "core": int(core),
+    this_commit = subprocess.run(["git", "-C", str(here), "describe", "--always", "--dirty"], capture_output=True,
+                                 text=True).stdout.strip()
+    report = {"baseline_commit": args.baseline, "this_commit": this_commit, "cpu_model": cpu_model()["model"],
+              "core": int(core),
               "images": args.images, "repeats": args.repeats, "presets": {}}
     try:
         for name in args.structured_presets.split(","):

@@ -1,9 +1,12 @@
 """The start of an invocation: synapses created without copies (brainlc.sim.synapse_creation),
-no per-synapse delays on the CPU, and a binary that returns only what a run can change.
+no per-synapse delays on the CPU, a binary that returns only what a run can change, and
+run-time values given on its command line.
 That results do not change is what the goldens of test_structured_propagation and the
 parity tests check, on builds with these edits."""
 
+import ctypes
 import re
+import struct
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ import pytest
 from brainlc.core.config import NetworkConfig
 from brainlc.core.state import initial_state
 from brainlc.core.topology import build_connectivity
-from brainlc.sim import synapse_creation
+from brainlc.sim import simulation, synapse_creation
 from brainlc.sim.replicas import ReplicaEvaluator
 from brainlc.sim.simulation import CompiledNetwork
 
@@ -127,3 +130,16 @@ def test_the_binary_returns_the_competition_weights_only_where_a_run_can_change_
     kept = fixed.run(state, learning=True, rates=rates, seed=1).state
     assert np.array_equal(kept.w_yy, state.w_yy) and kept.w_yy is not state.w_yy
     assert not np.array_equal(kept.w_xy, state.w_xy)
+
+
+@pytest.mark.parametrize("value", [0.1, -0.0, 1e-300, -1e300, 2.0**32 - 1, 0.9512294245007140, np.float64(1 / 3)])
+def test_a_run_time_value_on_the_command_line_reads_back_to_the_same_bits(value):
+    libc = ctypes.CDLL(None)
+    libc.atof.restype = ctypes.c_double
+    argument = simulation.exact_argument(value, "<f8")
+    assert argument[0] == "-" or argument[0].isdigit()  # what Brian2 reads as a value, not a file
+    assert struct.pack("<d", libc.atof(argument.encode())) == struct.pack("<d", float(value))
+    assert simulation.exact_argument(7, "<i4") == "7"
+    # several values, or one that is not finite, go through a file
+    assert simulation.exact_argument(np.ones(3), "<f8") is None
+    assert simulation.exact_argument(float("inf"), "<f8") is None

@@ -174,6 +174,23 @@ def from_model_order(weights: np.ndarray, order: np.ndarray) -> np.ndarray:
     return out
 
 
+def exact_argument(value, dtype: str) -> str | None:
+    """One run-time value as a command-line argument that the binary reads back exactly, or
+    None (several values, or one that must go through a file). Brian2 reads an argument that
+    starts with a digit or ``-`` with ``atof`` (C's ``strtod``), which takes a hexadecimal
+    float (``float.hex``) to the same bits: no decimal round trip, and no file to write, open
+    and remove at each invocation."""
+    array = np.asarray(value)
+    if array.size != 1:
+        return None
+    kind = np.dtype(dtype)
+    if kind == np.float64 and np.isfinite(array):
+        return float(array.reshape(-1)[0]).hex()
+    if kind == np.int32:
+        return str(int(array.reshape(-1)[0]))
+    return None
+
+
 def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str, np.ndarray],
                   parameters: dict[str, float | int], env: dict[str, str],
                   written: dict[str, Path] | None = None) -> BinaryRun:
@@ -183,8 +200,9 @@ def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str,
     for ``record_indices``; empty arrays are left out; X->Y weights in the topology's
     order); ``written``: inputs already in files (manifest key -> path; X->Y weights
     already in the compiled model's order, :func:`to_model_order`); ``parameters``:
-    run-time hyper-parameters (command-line name -> value, written with the manifest's
-    dtype, so no decimal round trip); ``env``: added to the binary's environment.
+    run-time hyper-parameters (command-line name -> value: one value as an exact argument,
+    :func:`exact_argument`, several in a file with the manifest's dtype; no decimal round
+    trip either way); ``env``: added to the binary's environment.
     """
     folder.mkdir(parents=True, exist_ok=True)
     args = [f"{manifest['inputs'][key]}={path}" for key, path in (written or {}).items()]
@@ -200,8 +218,12 @@ def invoke_binary(project: Path, manifest: dict, folder: Path, arrays: dict[str,
         args.append(f"{manifest['inputs'][key]}={path}")
     dtypes = {**manifest["parameters"], **manifest.get("keys", {})}
     for name, value in parameters.items():
+        exact = exact_argument(value, dtypes[name])
+        if exact is not None:
+            args.append(f"{name}={exact}")
+            continue
         path = folder / f"{name}.dat"
-        np.asarray(value, dtype=dtypes[name]).reshape(-1).tofile(path)  # one value, or one per element
+        np.asarray(value, dtype=dtypes[name]).reshape(-1).tofile(path)  # one value per element
         args.append(f"{name}={path}")
     results = folder / "results"
     results.mkdir(exist_ok=True)
